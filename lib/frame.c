@@ -1,0 +1,249 @@
+/* Message framing: newline, NUL, netstring and len32 (the wire format of
+ * Python's multiprocessing.connection). One reader, one writer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+
+#define FRAME_MAX_DEFAULT ((size_t)1 << 30)
+#define FRAME_BUF_MIN (64 * 1024)
+
+bool
+frame_opt(int opt, enum frame_kind *kind)
+{
+	switch (opt) {
+	case '0': *kind = FRAME_NUL; return true;
+	case FRAME_OPT_NETSTRING: *kind = FRAME_NETSTRING; return true;
+	case FRAME_OPT_LEN32: *kind = FRAME_LEN32; return true;
+	}
+	return false;
+}
+
+void
+frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
+    size_t max)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = fd;
+	r->kind = kind;
+	r->max = max ? max : FRAME_MAX_DEFAULT;
+}
+
+void
+frame_reader_free(struct frame_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+size_t
+frame_pending(const struct frame_reader *r)
+{
+	return r->end - r->start;
+}
+
+static int
+frame_take(struct frame_reader *r, size_t off, size_t len, size_t skip,
+    char **msg, size_t *n)
+{
+	*msg = r->buf + r->start + off;
+	*n = len;
+	r->start += off + len + skip;
+	r->scan = r->start;
+	return 1;
+}
+
+static int
+frame_bad(int e)
+{
+	errno = e;
+	return -1;
+}
+
+static int
+frame_next_delim(struct frame_reader *r, char **msg, size_t *len)
+{
+	char delim = r->kind == FRAME_NUL ? '\0' : '\n';
+	size_t from = r->scan > r->start ? r->scan : r->start;
+	char *p = memchr(r->buf + from, delim, r->end - from);
+
+	if (p != NULL)
+		return frame_take(r, 0, (size_t)(p - (r->buf + r->start)), 1,
+		    msg, len);
+	r->scan = r->end;
+	if (r->end - r->start > r->max)
+		return frame_bad(EMSGSIZE);
+	/* A last line without its terminator is still a message. */
+	if (r->eof && r->end > r->start)
+		return frame_take(r, 0, r->end - r->start, 0, msg, len);
+	return 0;
+}
+
+static int
+frame_next_netstring(struct frame_reader *r, char **msg, size_t *len)
+{
+	const char *p = r->buf + r->start;
+	size_t have = r->end - r->start, i = 0, n = 0;
+
+	while (i < have && p[i] >= '0' && p[i] <= '9') {
+		if (i >= 19 || (i > 0 && p[0] == '0'))
+			return frame_bad(EBADMSG);
+		n = n * 10 + (size_t)(p[i] - '0');
+		i++;
+	}
+	if (i == have)
+		return r->eof && have > 0 ? frame_bad(EBADMSG) : 0;
+	if (i == 0 || p[i] != ':')
+		return frame_bad(EBADMSG);
+	if (n > r->max)
+		return frame_bad(EMSGSIZE);
+	if (have < i + 1 + n + 1)
+		return r->eof ? frame_bad(EBADMSG) : 0;
+	if (p[i + 1 + n] != ',')
+		return frame_bad(EBADMSG);
+	return frame_take(r, i + 1, n, 1, msg, len);
+}
+
+static uint64_t
+frame_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int
+frame_next_len32(struct frame_reader *r, char **msg, size_t *len)
+{
+	const unsigned char *p = (unsigned char *)r->buf + r->start;
+	size_t have = r->end - r->start, hdr = 4;
+	uint64_t n;
+
+	if (have < 4)
+		return r->eof && have > 0 ? frame_bad(EBADMSG) : 0;
+	n = frame_be(p, 4);
+	if (n == 0xFFFFFFFFu) {
+		/* Python's header for messages over 2 GiB: -1, then 8 bytes. */
+		hdr = 12;
+		if (have < 12)
+			return r->eof ? frame_bad(EBADMSG) : 0;
+		n = frame_be(p + 4, 8);
+	} else if (n > 0x7FFFFFFFu)
+		return frame_bad(EBADMSG);
+	if (n > r->max)
+		return frame_bad(EMSGSIZE);
+	if (have < hdr + n)
+		return r->eof ? frame_bad(EBADMSG) : 0;
+	return frame_take(r, hdr, (size_t)n, 0, msg, len);
+}
+
+int
+frame_next(struct frame_reader *r, char **msg, size_t *len)
+{
+	if (r->buf == NULL)
+		return 0;
+	switch (r->kind) {
+	case FRAME_NETSTRING: return frame_next_netstring(r, msg, len);
+	case FRAME_LEN32: return frame_next_len32(r, msg, len);
+	default: return frame_next_delim(r, msg, len);
+	}
+}
+
+ssize_t
+frame_fill(struct frame_reader *r)
+{
+	ssize_t n;
+
+	if (r->start > 0 && (r->start == r->end || r->end == r->cap)) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->scan -= r->scan >= r->start ? r->start : r->scan;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : FRAME_BUF_MIN;
+		char *nb = realloc(r->buf, ncap);
+		if (nb == NULL)
+			err(EXIT_FAIL, "malloc");
+		r->buf = nb;
+		r->cap = ncap;
+	}
+	n = io_read(r->fd, r->buf + r->end, r->cap - r->end);
+	if (n > 0)
+		r->end += (size_t)n;
+	else if (n == 0)
+		r->eof = true;
+	return n;
+}
+
+int
+frame_read(struct frame_reader *r, char **msg, size_t *len)
+{
+	for (;;) {
+		int rc = frame_next(r, msg, len);
+		if (rc != 0 || r->eof)
+			return rc;
+		if (frame_fill(r) == -1)
+			return -1;
+	}
+}
+
+size_t
+frame_header(enum frame_kind kind, size_t len, char hdr[16],
+    const char **trailer, size_t *trailer_len)
+{
+	*trailer_len = 1;
+	switch (kind) {
+	case FRAME_LINE: *trailer = "\n"; return 0;
+	case FRAME_NUL: *trailer = ""; return 0;  /* the string's own NUL */
+	case FRAME_NETSTRING:
+		*trailer = ",";
+		return (size_t)snprintf(hdr, 16, "%zu:", len);
+	case FRAME_LEN32:
+		*trailer = "";
+		*trailer_len = 0;
+		if (len > 0x7FFFFFFFu) {
+			for (int i = 0; i < 4; i++)
+				hdr[i] = (char)0xFF;
+			for (int i = 0; i < 8; i++)
+				hdr[4 + i] = (char)((uint64_t)len >> (56 - 8 * i));
+			return 12;
+		}
+		for (int i = 0; i < 4; i++)
+			hdr[i] = (char)((uint32_t)len >> (24 - 8 * i));
+		return 4;
+	}
+	return 0;
+}
+
+int
+frame_put(struct outbuf *ob, enum frame_kind kind, const void *msg,
+    size_t len)
+{
+	char hdr[16];
+	const char *tr;
+	size_t tl, hl = frame_header(kind, len, hdr, &tr, &tl);
+
+	if (ob_put(ob, hdr, hl) == -1 || ob_put(ob, msg, len) == -1)
+		return -1;
+	return ob_put(ob, tr, tl);
+}
+
+int
+frame_write(int fd, enum frame_kind kind, const void *msg, size_t len)
+{
+	char hdr[16];
+	const char *tr;
+	size_t tl, hl = frame_header(kind, len, hdr, &tr, &tl);
+	struct iovec iov[3] = {
+		{ hdr, hl }, { (void *)msg, len }, { (void *)tr, tl },
+	};
+
+	return io_writev_all(fd, iov, 3);
+}

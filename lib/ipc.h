@@ -1,0 +1,277 @@
+/* libipc: the parts every ipc-utils tool shares, grouped by file. */
+#ifndef IPC_H
+#define IPC_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+#include <time.h>
+
+/* ---- cli.c: start-up, --help/--version, the exit-status table ---- */
+
+enum {
+	EXIT_OK = 0,        /* success */
+	EXIT_FAIL = 1,      /* the operation failed */
+	EXIT_USAGE = 2,     /* bad option, argument, address or name */
+	EXIT_TIMEOUT = 124, /* a -t/--timeout or -i/--idle bound expired */
+};
+
+/* Sets the program name, reopens closed fds 0-2 on /dev/null, ignores
+ * SIGPIPE (EPIPE is "peer gone") and installs the signal handlers. */
+void cli_init(int argc, char **argv);
+/* Prints "usage: SYNOPSIS" (each line) on stderr and exits 2. */
+noreturn void cli_usage(const char *synopsis);
+/* Prints TEXT on stdout and exits 0. */
+noreturn void cli_help(const char *text);
+/* Prints "ipc-TOOL VERSION" on stdout and exits 0. */
+noreturn void cli_version(void);
+/* Usage error with a message: "ipc-TOOL: MESSAGE", exit 2. */
+noreturn void cli_usage_err(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/* Flushes and checks stdout at exit: a failed write is never a success.
+ * A reader that went away (EPIPE) ends the tool quietly with status 1. */
+void cli_stdout_done(void);
+/* Quiet exit 1 when stdout's reader went away, otherwise err(1, what). */
+noreturn void cli_write_failed(const char *what);
+
+/* ---- num.c: strict numbers, durations, modes ---- */
+
+/* A decimal integer in [min, max]: no sign other than a leading '-' where
+ * min < 0, no spaces, no leading zeros, nothing after it. Exits 2 naming
+ * WHAT on anything else. */
+long long num_parse(const char *s, long long min, long long max,
+    const char *what);
+/* The same, returning -1 with errno EINVAL/ERANGE instead of exiting. */
+int num_parse_ok(const char *s, long long min, long long max, long long *out);
+/* A duration: "250ms", "1.5s", "2m", "1h", a bare number is seconds.
+ * Returns nanoseconds; exits 2 naming WHAT when malformed or too large. */
+int64_t num_duration(const char *s, const char *what);
+/* An octal mode 0-07777, e.g. "0600" or "600"; exits 2 otherwise. */
+mode_t num_mode(const char *s);
+/* Monotonic clock in nanoseconds. */
+int64_t num_now(void);
+/* Nanoseconds to a timespec (relative). */
+struct timespec num_ts(int64_t ns);
+
+/* ---- sig.c: signals as events ---- */
+
+/* Handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGCHLD are
+ * installed without SA_RESTART, so a blocking open(2), futex or mq call
+ * returns EINTR; each sets a flag and writes the signal number to a
+ * self-pipe that event loops poll. */
+void sig_init(void);
+/* Read end of the self-pipe (non-blocking, close-on-exec). */
+int sig_fd(void);
+/* Empties the self-pipe; returns the first terminating signal caught so far
+ * (SIGINT, SIGTERM, SIGHUP, SIGQUIT) or 0. */
+int sig_drain(void);
+/* The first terminating signal caught so far, or 0. */
+int sig_caught(void);
+/* si_code of that signal: SI_KERNEL when a terminal sent it to the whole
+ * process group, SI_USER when kill(2) sent it to us. */
+int sig_caught_code(void);
+/* Forget a caught terminating signal (after a tool has handled it). */
+void sig_clear(void);
+/* True once since the last call if SIGCHLD arrived. */
+bool sig_child(void);
+/* If a terminating signal was caught: run the cleanups and die of it. */
+void sig_check(void);
+/* Runs the cleanups, restores the default action and dies of SIGNO
+ * (so the shell sees 128+SIGNO and a calling script stops too). */
+noreturn void sig_die(int signo);
+/* Registers FN to run once at exit, normal or by a signal (newest first). */
+void sig_cleanup(void (*fn)(void));
+/* Arms a one-shot SIGALRM after NS nanoseconds (0 disarms). */
+void sig_alarm(int64_t ns);
+/* True once the alarm armed by sig_alarm has fired. */
+bool sig_alarmed(void);
+/* In a child before exec: default dispositions, empty mask. */
+void sig_child_reset(void);
+
+/* ---- io.c: reads, writes and copies that finish ---- */
+
+/* read(2), EINTR retried unless a terminating signal is pending (then it
+ * runs sig_check). Returns bytes, 0 at EOF, -1 with errno. */
+ssize_t io_read(int fd, void *buf, size_t len);
+/* Writes all LEN bytes: short writes finished, EINTR retried as io_read,
+ * EAGAIN waited out with poll. Returns LEN or -1 with errno. */
+ssize_t io_write_all(int fd, const void *buf, size_t len);
+/* writev(2) until all of IOV is written; modifies IOV. Returns 0 or -1. */
+int io_writev_all(int fd, struct iovec *iov, int iovcnt);
+/* Sets or clears O_NONBLOCK. */
+int io_nonblock(int fd, bool on);
+/* Copies IN to OUT until EOF: splice(2) where both ends allow it, else
+ * read/write with a large buffer. *COUNT gets the bytes copied.
+ * Returns 0 at EOF, IO_ERR_READ or IO_ERR_WRITE with errno set. */
+enum { IO_ERR_READ = -1, IO_ERR_WRITE = -2 };
+int io_copy(int in, int out, uint64_t *count);
+
+/* A buffered writer for message output: many messages, few writes. */
+struct outbuf {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+void ob_init(struct outbuf *ob, int fd, size_t cap);
+/* Appends; flushes first when full. Returns 0 or -1 (errno). */
+int ob_put(struct outbuf *ob, const void *data, size_t len);
+int ob_flush(struct outbuf *ob);
+void ob_free(struct outbuf *ob);
+
+/* ---- frame.c: message framing, one reader and one writer ---- */
+
+enum frame_kind { FRAME_LINE, FRAME_NUL, FRAME_NETSTRING, FRAME_LEN32 };
+
+/* Long options every framing tool accepts; FRAME_OPT_* are their values. */
+#define FRAME_OPT_NETSTRING 0x1001
+#define FRAME_OPT_LEN32 0x1002
+#define FRAME_LONGOPTS \
+	{ "null", no_argument, NULL, '0' }, \
+	{ "netstring", no_argument, NULL, FRAME_OPT_NETSTRING }, \
+	{ "len32", no_argument, NULL, FRAME_OPT_LEN32 }
+/* Returns true and sets *KIND if OPT is one of the framing options. */
+bool frame_opt(int opt, enum frame_kind *kind);
+
+struct frame_reader {
+	int fd;
+	enum frame_kind kind;
+	char *buf;
+	size_t start, end, cap;
+	size_t max;   /* largest message accepted */
+	size_t scan;  /* where the search for a terminator resumes */
+	bool eof;
+};
+/* MAX bounds one message (0: 1 GiB). */
+void frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
+    size_t max);
+void frame_reader_free(struct frame_reader *r);
+/* Takes the next whole message already buffered. Returns 1 and sets
+ * MSG/LEN (valid until the next call), 0 when more input is needed (or at
+ * EOF with nothing left), -1 with errno EBADMSG for a malformed or
+ * truncated frame, EMSGSIZE for one over MAX. */
+int frame_next(struct frame_reader *r, char **msg, size_t *len);
+/* One read(2) into the buffer. Returns bytes read, 0 at EOF, -1 (errno,
+ * EAGAIN included). */
+ssize_t frame_fill(struct frame_reader *r);
+/* Blocking: the next message. 1, 0 at a clean EOF, -1 as frame_next or
+ * for a read error. */
+int frame_read(struct frame_reader *r, char **msg, size_t *len);
+/* Bytes buffered but not yet returned as messages. */
+size_t frame_pending(const struct frame_reader *r);
+
+/* Header and trailer of one framed message: writes up to 13 bytes of
+ * header into HDR, returns its length; *TRAILER gets the trailer. */
+size_t frame_header(enum frame_kind kind, size_t len, char hdr[16],
+    const char **trailer, size_t *trailer_len);
+/* Appends one framed message to OB. Returns 0 or -1 (errno). */
+int frame_put(struct outbuf *ob, enum frame_kind kind, const void *msg,
+    size_t len);
+/* Writes one framed message to FD at once (one writev). 0 or -1. */
+int frame_write(int fd, enum frame_kind kind, const void *msg, size_t len);
+
+/* ---- name.c: POSIX message-queue and shared-memory names ---- */
+
+/* Checks NAME by our rule (optional leading '/', then 1-255 bytes with no
+ * '/', not "." or ".."); writes "/name" into OUT. Exits 2 on a bad name. */
+void name_check(const char *name, char out[258]);
+
+/* ---- obj.c: existing objects opened safely ---- */
+
+/* Opens PATH with O_PATH|O_NOFOLLOW (FOLLOW: without O_NOFOLLOW), checks
+ * that it is of type TYPE (S_IFIFO, ...) and owned by us or root (unless
+ * SHARED), then reopens it through /proc/self/fd with FLAGS. Errors are
+ * reported with err(3)-style messages and exit 1; returns the fd. Fills *ST
+ * when not NULL. A missing path returns -1 with errno ENOENT when
+ * MISSING_OK, so the caller can create it. */
+int obj_open(const char *path, mode_t type, int flags, bool follow,
+    bool shared, bool missing_ok, struct stat *st);
+/* Checks owner of ST: ours or root's, else exits 1 naming the owner. */
+void obj_check_owner(const char *what, const struct stat *st);
+/* Calls umask(0) and returns the old mask; pair with umask(old): used
+ * around a create so an explicit --mode is exact. */
+mode_t obj_umask_for(bool explicit_mode);
+
+/* ---- spawn.c: run a child ---- */
+
+struct spawn {
+	pid_t pid;
+	int fd_in;   /* child's stdin (spawn_fds: -1 = /dev/null) */
+	int fd_out;  /* child's stdout (-1 = inherit ours) */
+	int fd_extra;  /* extra descriptor passed as EXTRA_NUM, or -1 */
+	int extra_num;
+	bool pdeathsig;  /* die with the parent */
+};
+/* Forks and execs ARGV[0] (PATH search) with the descriptors in SP placed
+ * on 0/1 (and EXTRA_NUM), SIGPIPE default, empty mask, no other fds of ours
+ * (ours are close-on-exec), ENV pairs "K=V" or "K" (unset) applied first.
+ * Exec failure reaches us through a close-on-exec pipe: returns -1 with
+ * errno the child's, and *STATUS set to 127 (not found) or 126. Returns 0
+ * with SP->pid set on success. */
+int spawn_start(struct spawn *sp, char *const argv[], char *const env[],
+    int *status);
+/* Exit status of a wait status as the shell shows it (128+N for signal N). */
+int spawn_status(int wstatus);
+
+/* ---- relay.c: a two-way relay with half-close ---- */
+
+struct relay_end {
+	int in, out;        /* copy IN to OUT */
+	bool out_is_sock;   /* at IN's EOF: shutdown(OUT, SHUT_WR), else close */
+	bool close_out;     /* close OUT when done (ours) */
+	uint64_t bytes;     /* bytes copied */
+	int err;            /* errno of a failure, 0 if none */
+	bool read_err;      /* the failure was on IN */
+	bool done;
+	/* private */
+	int pipe[2];
+	size_t inpipe;
+	bool splice_in, splice_out, eof;
+	char *buf;
+	size_t off, len;
+};
+/* Relays both directions until both are done (or, ONEWAY_ENDS, when the
+ * second direction ends), IDLE_NS (0: none) without data, or a terminating
+ * signal. Returns 0 when both finished, EXIT_TIMEOUT on idle, or the
+ * signal number negated. Errors per direction are in each end. */
+int relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
+    bool b_ends_all);
+void relay_end_init(struct relay_end *e, int in, int out);
+
+/* ---- addr.c: socket addresses ---- */
+
+enum addr_proto { ADDR_TCP, ADDR_UDP, ADDR_UNIX };
+
+struct addr {
+	enum addr_proto proto;
+	int family;          /* AF_UNSPEC, AF_INET, AF_INET6 (tcp4/tcp6) */
+	char host[256];      /* "" for the server's localhost default */
+	char port[32];
+	char path[108];      /* Unix: the path, or the name after '@' */
+	bool abstract;
+	bool any;            /* "*:PORT": every local address */
+	size_t pathlen;
+};
+/* Parses an ADDRESS (SPEC.md). Exits 2 with a message when malformed. */
+void addr_parse(const char *s, struct addr *a, bool server);
+/* Resolves A into a list (freeaddrinfo). Exits 1 when it does not resolve,
+ * 2 when the port is no service. */
+struct addrinfo *addr_resolve(const struct addr *a, bool server);
+/* Fills a sockaddr_un for A; returns its length. */
+socklen_t addr_sun(const struct addr *a, struct sockaddr_un *sun);
+/* Formats SA as an ADDRESS ipc-sockcat accepts: "127.0.0.1:80",
+ * "[::1]:80", "unix:/p", "unix:@n"; PROTO prefixes "udp:" for UDP. */
+void addr_format(const struct sockaddr *sa, socklen_t len,
+    enum addr_proto proto, char *out, size_t outlen);
+/* Numeric host and port of SA (for the UCSPI variables). */
+void addr_numeric(const struct sockaddr *sa, socklen_t len, char *host,
+    size_t hostlen, char *port, size_t portlen);
+
+#endif

@@ -1,0 +1,124 @@
+/* Strict numbers, durations and modes: anything doubtful is a usage error. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <err.h>
+
+#include "ipc.h"
+
+int
+num_parse_ok(const char *s, long long min, long long max, long long *out)
+{
+	const char *d = s + (s[0] == '-');
+	const char *errstr;
+
+	/* strtonum alone takes " 5", "+5" and "010"; none is what a user
+	 * meant to type, and "010" reads as octal to some. */
+	if (*d < '0' || *d > '9' || (d[0] == '0' && d[1] != '\0') ||
+	    strspn(d, "0123456789") != strlen(d)) {
+		errno = EINVAL;
+		return -1;
+	}
+	*out = strtonum(s, min, max, &errstr);
+	if (errstr != NULL) {
+		errno = ERANGE;
+		return -1;
+	}
+	return 0;
+}
+
+long long
+num_parse(const char *s, long long min, long long max, const char *what)
+{
+	long long v;
+
+	if (num_parse_ok(s, min, max, &v) == 0)
+		return v;
+	if (errno == ERANGE)
+		errx(EXIT_USAGE, "%s: '%s' is out of range (%lld to %lld)",
+		    what, s, min, max);
+	errx(EXIT_USAGE, "%s: '%s' is not a number", what, s);
+}
+
+/* The fraction digits of a duration, as nanoseconds of UNIT. */
+static int64_t
+num_fraction(const char *f, size_t n, int64_t unit)
+{
+	int64_t v = 0, scale = unit;
+
+	for (size_t i = 0; i < n && scale >= 10; i++) {
+		scale /= 10;
+		v += (f[i] - '0') * scale;
+	}
+	return v;
+}
+
+int64_t
+num_duration(const char *s, const char *what)
+{
+	size_t ni = strspn(s, "0123456789"), nf = 0;
+	const char *unit = s + ni, *frac = NULL;
+	int64_t mult = 1000000000LL;
+	long long whole;
+
+	if (*unit == '.') {
+		frac = unit + 1;
+		nf = strspn(frac, "0123456789");
+		unit = frac + nf;
+		if (nf == 0)
+			goto bad;
+	}
+	if (ni == 0 || ni > 12)
+		goto bad;
+	if (strcmp(unit, "ms") == 0)
+		mult = 1000000LL;
+	else if (strcmp(unit, "m") == 0)
+		mult = 60 * 1000000000LL;
+	else if (strcmp(unit, "h") == 0)
+		mult = 3600 * 1000000000LL;
+	else if (strcmp(unit, "") != 0 && strcmp(unit, "s") != 0)
+		goto bad;
+	whole = strtoll(s, NULL, 10);
+	/* A year at most in any unit: far beyond any useful bound, and far
+	 * from int64 overflow. */
+	if (whole > (365LL * 86400 * 1000000000LL) / mult)
+		errx(EXIT_USAGE, "%s: '%s' is too long (a year at most)", what, s);
+	return whole * mult + (frac ? num_fraction(frac, nf, mult) : 0);
+bad:
+	errx(EXIT_USAGE, "%s: '%s' is not a duration (like 250ms, 1.5s, 2m, 1h)",
+	    what, s);
+}
+
+mode_t
+num_mode(const char *s)
+{
+	size_t n = strlen(s);
+	char *end;
+
+	if (n == 0 || n > 5 || strspn(s, "01234567") != n)
+		errx(EXIT_USAGE, "mode: '%s' is not an octal mode (like 0600)", s);
+	unsigned long v = strtoul(s, &end, 8);
+	if (v > 07777)
+		errx(EXIT_USAGE, "mode: '%s' is out of range (0 to 07777)", s);
+	return (mode_t)v;
+}
+
+int64_t
+num_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct timespec
+num_ts(int64_t ns)
+{
+	if (ns < 0)
+		ns = 0;
+	return (struct timespec){ .tv_sec = ns / 1000000000LL,
+		.tv_nsec = ns % 1000000000LL };
+}

@@ -1,0 +1,220 @@
+/* A two-way relay with half-close: at the end of one direction's input
+ * its output is shut down (sockets) or closed (pipes), and the other
+ * direction goes on until it ends too, so no byte is lost either way.
+ * Bytes move by splice(2) through a pipe of our own where the kernel
+ * allows it, by read/write with a buffer where not. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+
+#define RELAY_PIPE_SZ (1 << 20)
+#define RELAY_BUFSZ (64 * 1024)
+
+void
+relay_end_init(struct relay_end *e, int in, int out)
+{
+	memset(e, 0, sizeof *e);
+	e->in = in;
+	e->out = out;
+	e->pipe[0] = e->pipe[1] = -1;
+	e->splice_in = e->splice_out = true;
+}
+
+static void
+relay_setup(struct relay_end *e)
+{
+	if (pipe2(e->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		e->splice_in = e->splice_out = false;
+		e->pipe[0] = e->pipe[1] = -1;
+	} else
+		(void)fcntl(e->pipe[1], F_SETPIPE_SZ, RELAY_PIPE_SZ);
+	e->buf = malloc(RELAY_BUFSZ);
+	if (e->buf == NULL)
+		err(EXIT_FAIL, "malloc");
+}
+
+static void
+relay_release(struct relay_end *e)
+{
+	if (e->pipe[0] != -1) {
+		close(e->pipe[0]);
+		close(e->pipe[1]);
+	}
+	free(e->buf);
+	e->buf = NULL;
+}
+
+static bool
+relay_has_data(const struct relay_end *e)
+{
+	return e->inpipe > 0 || e->len > e->off;
+}
+
+static void
+relay_fail(struct relay_end *e, bool on_read)
+{
+	e->err = errno;
+	e->read_err = on_read;
+	e->done = true;
+}
+
+/* The input is at EOF and everything is out: pass the EOF on. */
+static void
+relay_finish(struct relay_end *e)
+{
+	e->done = true;
+	if (e->out_is_sock)
+		(void)shutdown(e->out, SHUT_WR);
+	else if (e->close_out) {
+		close(e->out);
+		e->out = -1;
+	}
+}
+
+/* Reads what IN has. Returns true if anything moved. */
+static bool
+relay_pull(struct relay_end *e)
+{
+	ssize_t n;
+
+	if (e->splice_in) {
+		n = splice(e->in, NULL, e->pipe[1], NULL, RELAY_PIPE_SZ,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1 && (errno == EINVAL || errno == ENOSYS) &&
+		    e->bytes == 0 && e->inpipe == 0) {
+			e->splice_in = false;  /* e.g. a tty: read(2) it */
+			return relay_pull(e);
+		}
+		if (n > 0)
+			e->inpipe += (size_t)n;
+	} else {
+		n = read(e->in, e->buf, RELAY_BUFSZ);
+		if (n > 0) {
+			e->off = 0;
+			e->len = (size_t)n;
+		}
+	}
+	if (n == 0)
+		e->eof = true;
+	else if (n == -1 && errno != EAGAIN && errno != EINTR)
+		relay_fail(e, true);
+	return n > 0;
+}
+
+/* Writes what we hold to OUT. Returns true if anything moved. */
+static bool
+relay_push(struct relay_end *e)
+{
+	ssize_t n;
+
+	if (e->inpipe > 0 && e->splice_out) {
+		n = splice(e->pipe[0], NULL, e->out, NULL, e->inpipe,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1 && errno == EINVAL && e->bytes == 0) {
+			e->splice_out = false;  /* e.g. O_APPEND: write(2) */
+			return relay_push(e);
+		}
+		if (n > 0) {
+			e->inpipe -= (size_t)n;
+			e->bytes += (uint64_t)n;
+		}
+	} else {
+		if (e->len == e->off && e->inpipe > 0) {
+			n = read(e->pipe[0], e->buf, RELAY_BUFSZ);
+			if (n <= 0)
+				return false;
+			e->off = 0;
+			e->len = (size_t)n;
+			e->inpipe -= (size_t)n;
+		}
+		n = write(e->out, e->buf + e->off, e->len - e->off);
+		if (n > 0) {
+			e->off += (size_t)n;
+			e->bytes += (uint64_t)n;
+		}
+	}
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		relay_fail(e, false);
+	return n > 0;
+}
+
+/* Adds E's descriptors to the poll set; returns how many. */
+static int
+relay_events(struct relay_end *e, struct pollfd *p)
+{
+	int k = 0;
+
+	if (e->done)
+		return 0;
+	if (!e->eof && !relay_has_data(e))
+		p[k++] = (struct pollfd){ .fd = e->in, .events = POLLIN };
+	else if (!e->eof && e->splice_in && e->inpipe < RELAY_PIPE_SZ / 2)
+		p[k++] = (struct pollfd){ .fd = e->in, .events = POLLIN };
+	if (relay_has_data(e))
+		p[k++] = (struct pollfd){ .fd = e->out, .events = POLLOUT };
+	return k;
+}
+
+static bool
+relay_step(struct relay_end *e, const struct pollfd *p, int k)
+{
+	bool moved = false;
+
+	for (int i = 0; i < k && !e->done; i++) {
+		if (p[i].revents == 0)
+			continue;
+		if (p[i].events & POLLIN)
+			moved |= relay_pull(e);
+		else
+			moved |= relay_push(e);
+	}
+	if (!e->done && e->eof && !relay_has_data(e))
+		relay_finish(e);
+	return moved;
+}
+
+int
+relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
+    bool b_ends_all)
+{
+	int64_t last = num_now();
+	int rc = 0;
+
+	relay_setup(a);
+	relay_setup(b);
+	while (!(a->done && b->done) && !(b_ends_all && b->done)) {
+		struct pollfd p[5];
+		int ka = relay_events(a, p), kb = relay_events(b, p + ka);
+		int n = ka + kb, tmo = -1, sig;
+
+		p[n++] = (struct pollfd){ .fd = sig_fd(), .events = POLLIN };
+		if (idle_ns > 0) {
+			int64_t left = last + idle_ns - num_now();
+			if (left <= 0) {
+				rc = EXIT_TIMEOUT;
+				break;
+			}
+			tmo = (int)((left + 999999) / 1000000);
+		}
+		if (poll(p, (nfds_t)n, tmo) == -1 && errno != EINTR)
+			err(EXIT_FAIL, "poll");
+		if ((sig = sig_drain()) != 0) {
+			rc = -sig;
+			break;
+		}
+		bool moved = relay_step(a, p, ka);
+		moved |= relay_step(b, p + ka, kb);
+		if (moved)
+			last = num_now();
+	}
+	relay_release(a);
+	relay_release(b);
+	return rc;
+}

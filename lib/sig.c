@@ -1,0 +1,181 @@
+/* Signals as events. Handlers are installed without SA_RESTART and never
+ * blocked, so a blocking open(2) of a FIFO, a futex wait or an mq call
+ * returns EINTR at once; they only set flags and write the signal number
+ * to a self-pipe that event loops poll. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+static volatile sig_atomic_t caught;     /* first terminating signal */
+static volatile sig_atomic_t caught_code; /* its si_code */
+static volatile sig_atomic_t child, alarmed;
+static int selfpipe[2] = { -1, -1 };
+
+#define NCLEANUP 8
+static void (*cleanups[NCLEANUP])(void);
+static int ncleanups;
+
+static void
+sig_handler(int signo, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)signo;
+
+	(void)ctx;
+	if (signo == SIGCHLD)
+		child = 1;
+	else if (signo == SIGALRM)
+		alarmed = 1;
+	else if (caught == 0) {
+		caught = signo;
+		caught_code = si ? si->si_code : 0;
+	}
+	if (selfpipe[1] != -1)
+		(void)write(selfpipe[1], &b, 1);
+	errno = saved;
+}
+
+static void
+sig_run_cleanups(void)
+{
+	/* Each runs once, newest first, whether we exit or die of a signal. */
+	while (ncleanups > 0)
+		cleanups[--ncleanups]();
+}
+
+void
+sig_init(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+		SIGALRM, SIGCHLD };
+	struct sigaction sa;
+	sigset_t none;
+
+	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		selfpipe[0] = selfpipe[1] = -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = sig_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	/* A blocked signal could not wake anything: start from an empty mask. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	atexit(sig_run_cleanups);
+}
+
+int
+sig_fd(void)
+{
+	return selfpipe[0];
+}
+
+int
+sig_drain(void)
+{
+	unsigned char b[64];
+
+	while (selfpipe[0] != -1 && read(selfpipe[0], b, sizeof b) > 0)
+		;
+	return caught;
+}
+
+int
+sig_caught(void)
+{
+	return caught;
+}
+
+int
+sig_caught_code(void)
+{
+	return caught_code;
+}
+
+void
+sig_clear(void)
+{
+	caught = 0;
+	caught_code = 0;
+}
+
+bool
+sig_child(void)
+{
+	if (!child)
+		return false;
+	child = 0;
+	return true;
+}
+
+void
+sig_check(void)
+{
+	if (caught != 0)
+		sig_die(caught);
+}
+
+void
+sig_die(int signo)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	sig_run_cleanups();
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(signo, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(signo);
+	_exit(128 + signo);
+}
+
+void
+sig_cleanup(void (*fn)(void))
+{
+	if (ncleanups < NCLEANUP)
+		cleanups[ncleanups++] = fn;
+}
+
+void
+sig_alarm(int64_t ns)
+{
+	struct itimerval it = { 0 };
+
+	alarmed = 0;
+	if (ns > 0) {
+		it.it_value.tv_sec = ns / 1000000000LL;
+		it.it_value.tv_usec = (ns % 1000000000LL) / 1000;
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+bool
+sig_alarmed(void)
+{
+	return alarmed != 0;
+}
+
+void
+sig_child_reset(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+		SIGALRM, SIGCHLD, SIGPIPE };
+	sigset_t none;
+
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}

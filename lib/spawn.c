@@ -1,0 +1,102 @@
+/* Run a child: descriptors placed, signals reset, and an exec failure
+ * reported to the parent through a close-on-exec pipe, so 127/126 from
+ * exec are told apart from a child's own exit 127. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+/* Moves FD out of the 0-2 range (and away from TARGET numbers) so the
+ * dup2 calls below cannot clobber one another. */
+static int
+spawn_lift(int fd)
+{
+	return fd < 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+static noreturn void
+spawn_child(struct spawn *sp, char *const argv[], char *const env[],
+    int errfd, pid_t parent)
+{
+	int in = spawn_lift(sp->fd_in), out = spawn_lift(sp->fd_out);
+	int extra = spawn_lift(sp->fd_extra);
+	int e;
+
+	if (sp->pdeathsig) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The parent may have died before the line above. */
+		if (getppid() != parent)
+			_exit(EXIT_FAIL);
+	}
+	if (in < 0)
+		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0 || dup2(in, 0) == -1)
+		goto fail;
+	if (out >= 0 && dup2(out, 1) == -1)
+		goto fail;
+	if (extra >= 0 && dup2(extra, sp->extra_num) == -1)
+		goto fail;
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+		if (strchr(env[i], '=') != NULL)
+			putenv(env[i]);
+		else
+			unsetenv(env[i]);
+	}
+	sig_child_reset();
+	execvp(argv[0], argv);
+fail:
+	e = errno;
+	(void)!write(errfd, &e, sizeof e);
+	_exit(127);
+}
+
+int
+spawn_start(struct spawn *sp, char *const argv[], char *const env[],
+    int *status)
+{
+	int ep[2], e;
+	pid_t parent = getpid();
+	ssize_t n;
+
+	if (pipe2(ep, O_CLOEXEC) == -1)
+		return -1;
+	sp->pid = fork();
+	if (sp->pid == -1) {
+		e = errno;
+		close(ep[0]);
+		close(ep[1]);
+		errno = e;
+		*status = EXIT_FAIL;
+		return -1;
+	}
+	if (sp->pid == 0)
+		spawn_child(sp, argv, env, ep[1], parent);
+	close(ep[1]);
+	while ((n = read(ep[0], &e, sizeof e)) == -1 && errno == EINTR)
+		;
+	close(ep[0]);
+	if (n != (ssize_t)sizeof e)
+		return 0;
+	/* exec failed: reap the child now and report its errno. */
+	while (waitpid(sp->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	sp->pid = -1;
+	*status = e == ENOENT ? 127 : 126;
+	errno = e;
+	return -1;
+}
+
+int
+spawn_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return EXIT_FAIL;
+}
