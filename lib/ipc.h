@@ -274,4 +274,35 @@ void addr_format(const struct sockaddr *sa, socklen_t len,
 void addr_numeric(const struct sockaddr *sa, socklen_t len, char *host,
     size_t hostlen, char *port, size_t portlen);
 
+/* ---- merge.c: line-atomic merge of many sources onto one output ---- */
+
+/* One source (a client, a worker). PREFIX, if set, goes before each of its
+ * lines (--peer, --tag). */
+struct merge_src {
+	char *buf;
+	size_t len, cap;
+	const char *prefix;
+	size_t prefix_len;
+};
+struct merge {
+	int fd;
+	size_t max_piece;         /* a longer unterminated line goes out in pieces */
+	struct merge_src *open;   /* source whose unterminated piece ends the output */
+	struct iovec *iov;
+	size_t iov_cap;
+};
+/* Output FD; MAX_PIECE 0 means 64 KiB. */
+void merge_init(struct merge *m, int fd, size_t max_piece);
+void merge_src_init(struct merge_src *s, const char *prefix);
+/* Data read from S: every whole line now complete (and a piece of an
+ * over-long line) is written in one writev, never interleaved with another
+ * source's line. Returns 0, or -1 with errno when the output failed. */
+int merge_feed(struct merge *m, struct merge_src *s, const void *data,
+    size_t len);
+/* S ended: its last unterminated line is written with a newline added.
+ * Frees S's buffer. Returns 0 or -1. */
+int merge_end(struct merge *m, struct merge_src *s);
+/* Bytes S holds back waiting for a newline. */
+size_t merge_pending(const struct merge_src *s);
+
 #endif
