@@ -283,11 +283,13 @@ struct merge_src {
 	size_t len, cap;
 	const char *prefix;
 	size_t prefix_len;
+	uint64_t id;     /* private: tells sources apart after they end */
+	bool midline;    /* private: our last output ended inside a line */
 };
 struct merge {
 	int fd;
-	size_t max_piece;         /* a longer unterminated line goes out in pieces */
-	struct merge_src *open;   /* source whose unterminated piece ends the output */
+	size_t max_piece;  /* a longer unterminated line goes out in pieces */
+	uint64_t open_id;  /* source whose unterminated piece ends the output */
 	struct iovec *iov;
 	size_t iov_cap;
 };
@@ -299,7 +301,8 @@ void merge_src_init(struct merge_src *s, const char *prefix);
  * source's line. Returns 0, or -1 with errno when the output failed. */
 int merge_feed(struct merge *m, struct merge_src *s, const void *data,
     size_t len);
-/* S ended: its last unterminated line is written with a newline added.
+/* S ended: its last unterminated line is written as it is; a newline is
+ * added before the next source's output only if another source follows.
  * Frees S's buffer. Returns 0 or -1. */
 int merge_end(struct merge *m, struct merge_src *s);
 /* Bytes S holds back waiting for a newline. */

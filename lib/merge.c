@@ -1,0 +1,167 @@
+/* A line-atomic merge of many sources (clients, workers) onto one output.
+ * One process does all the writing, so "atomic" means: never start another
+ * source's output while one source's line is half written. The only byte
+ * ever added is a newline, where another source's output must follow an
+ * unterminated piece (a line longer than max_piece, or a source's last
+ * line without a newline). Memory per source stays bounded by max_piece
+ * plus one read. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <err.h>
+
+#include "ipc.h"
+
+#define MERGE_PIECE_DEFAULT (64 * 1024)
+
+void
+merge_init(struct merge *m, int fd, size_t max_piece)
+{
+	memset(m, 0, sizeof *m);
+	m->fd = fd;
+	m->max_piece = max_piece ? max_piece : MERGE_PIECE_DEFAULT;
+}
+
+void
+merge_src_init(struct merge_src *s, const char *prefix)
+{
+	static uint64_t next_id;
+
+	memset(s, 0, sizeof *s);
+	s->prefix = prefix;
+	s->prefix_len = prefix ? strlen(prefix) : 0;
+	s->id = ++next_id;
+}
+
+size_t
+merge_pending(const struct merge_src *s)
+{
+	return s->len;
+}
+
+static void
+merge_iov_add(struct merge *m, size_t *n, const void *p, size_t len)
+{
+	if (len == 0)
+		return;
+	if (*n == m->iov_cap) {
+		size_t ncap = m->iov_cap ? m->iov_cap * 2 : 64;
+		struct iovec *ni = reallocarray(m->iov, ncap, sizeof *ni);
+		if (ni == NULL)
+			err(EXIT_FAIL, "malloc");
+		m->iov = ni;
+		m->iov_cap = ncap;
+	}
+	m->iov[(*n)++] = (struct iovec){ (void *)p, len };
+}
+
+/* Starts S's output: ends another source's unterminated piece, and puts
+ * S's prefix unless S continues its own piece. */
+static void
+merge_begin(struct merge *m, struct merge_src *s, size_t *n)
+{
+	bool continues = s->midline && m->open_id == s->id;
+
+	if (m->open_id != 0 && m->open_id != s->id)
+		merge_iov_add(m, n, "\n", 1);
+	if (!continues)
+		merge_iov_add(m, n, s->prefix, s->prefix_len);
+}
+
+static int
+merge_write(struct merge *m, size_t n)
+{
+	return n == 0 ? 0 : io_writev_all(m->fd, m->iov, (int)n);
+}
+
+static void
+merge_keep(struct merge_src *s, const char *p, size_t len)
+{
+	if (s->len + len > s->cap) {
+		size_t ncap = s->cap ? s->cap : 4096;
+		while (ncap < s->len + len)
+			ncap *= 2;
+		char *nb = realloc(s->buf, ncap);
+		if (nb == NULL)
+			err(EXIT_FAIL, "malloc");
+		s->buf = nb;
+		s->cap = ncap;
+	}
+	memcpy(s->buf + s->len, p, len);
+	s->len += len;
+}
+
+/* Writes S's held bytes as an unterminated piece. */
+static int
+merge_piece(struct merge *m, struct merge_src *s)
+{
+	size_t n = 0;
+
+	merge_begin(m, s, &n);
+	merge_iov_add(m, &n, s->buf, s->len);
+	if (merge_write(m, n) == -1)
+		return -1;
+	s->len = 0;
+	s->midline = true;
+	m->open_id = s->id;
+	return 0;
+}
+
+/* Writes S's held bytes and the whole lines D[0..LEN) (LEN ends with a
+ * newline), each line with S's prefix. */
+static int
+merge_lines(struct merge *m, struct merge_src *s, const char *d, size_t len)
+{
+	size_t n = 0, off = 0;
+
+	merge_begin(m, s, &n);
+	merge_iov_add(m, &n, s->buf, s->len);
+	while (off < len) {
+		const char *nl = memchr(d + off, '\n', len - off);
+		size_t l = (size_t)(nl - (d + off)) + 1;
+		if (off > 0)
+			merge_iov_add(m, &n, s->prefix, s->prefix_len);
+		merge_iov_add(m, &n, d + off, l);
+		off += l;
+		if (s->prefix_len == 0) {
+			/* No prefixes: the rest goes as one piece. */
+			merge_iov_add(m, &n, d + off, len - off);
+			break;
+		}
+	}
+	if (merge_write(m, n) == -1)
+		return -1;
+	s->len = 0;
+	s->midline = false;
+	m->open_id = 0;
+	return 0;
+}
+
+int
+merge_feed(struct merge *m, struct merge_src *s, const void *data, size_t len)
+{
+	const char *d = data;
+	const char *nl = len ? memrchr(d, '\n', len) : NULL;
+	size_t whole = nl ? (size_t)(nl - d) + 1 : 0;
+
+	if (whole > 0 && merge_lines(m, s, d, whole) == -1)
+		return -1;
+	merge_keep(s, d + whole, len - whole);
+	if (s->len >= m->max_piece)
+		return merge_piece(m, s);
+	return 0;
+}
+
+int
+merge_end(struct merge *m, struct merge_src *s)
+{
+	int rc = 0;
+
+	if (s->len > 0)
+		rc = merge_piece(m, s);
+	free(s->buf);
+	s->buf = NULL;
+	s->len = s->cap = 0;
+	return rc;
+}
