@@ -27,7 +27,7 @@ MANS    = $(MANSRC:man/%.scd=$(BUILD)/man/%)
 
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all check check-asan demo bench deps deps-auto install uninstall clean
+.PHONY: fuzz all check check-asan demo bench deps deps-auto install uninstall clean
 .DELETE_ON_ERROR:
 
 all: $(PROGS) $(MANS) bin
@@ -108,3 +108,11 @@ uninstall:
 
 clean:
 	rm -rf build build-asan bin
+
+# Coverage-guided fuzzing of the framing reader (not part of check: it
+# runs until stopped, or FUZZTIME seconds).
+FUZZTIME = 60
+fuzz:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(IPC_CFLAGS) \
+		-o $(BUILD)/frame_fuzz test/fuzz/frame_fuzz.c $(LIBSRC) $(IPC_LIBS)
+	$(BUILD)/frame_fuzz -max_total_time=$(FUZZTIME) -max_len=4096
