@@ -88,6 +88,8 @@ merge_keep(struct merge_src *s, const char *p, size_t len)
 		s->buf = nb;
 		s->cap = ncap;
 	}
+	if (len == 0)
+		return;  /* s->buf may still be NULL: memcpy(NULL, .., 0) is UB */
 	memcpy(s->buf + s->len, p, len);
 	s->len += len;
 }

@@ -11,21 +11,27 @@
 
 #include "ipc.h"
 
-/* Moves FD out of the 0-2 range (and away from TARGET numbers) so the
- * dup2 calls below cannot clobber one another. */
+/* Moves FD out of the 0-2 range and above EXTRA_NUM, so the dup2 calls
+ * below cannot clobber one another (nor the errno pipe), and a dup2 onto
+ * EXTRA_NUM is never dup2(fd, fd), which would keep FD_CLOEXEC set. */
 static int
-spawn_lift(int fd)
+spawn_lift(int fd, int extra_num)
 {
-	return fd < 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	int base = extra_num >= 10 ? extra_num + 1 : 10;
+
+	return fd < 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, base);
 }
 
 static noreturn void
 spawn_child(struct spawn *sp, char *const argv[], char *const env[],
     int errfd, pid_t parent)
 {
-	int in = spawn_lift(sp->fd_in), out = spawn_lift(sp->fd_out);
-	int extra = spawn_lift(sp->fd_extra);
+	int x = sp->fd_extra >= 0 ? sp->extra_num : -1;
+	int in = spawn_lift(sp->fd_in, x), out = spawn_lift(sp->fd_out, x);
+	int extra = spawn_lift(sp->fd_extra, x);
 	int e;
+
+	errfd = spawn_lift(errfd, x);
 
 	if (sp->pdeathsig) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);

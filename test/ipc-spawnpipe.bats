@@ -1,0 +1,299 @@
+#!/usr/bin/env bats
+# ipc-spawnpipe: one child relayed byte for byte, --fd, -t, and pools,
+# with coreutils, sh, bash and python3 as the children users would run.
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load helper
+	cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+	kill_servers
+}
+
+# alive PID: PID runs (a zombie waiting for a reaper is dead).
+alive() {
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+dead() { ! alive "$1"; }
+
+# lines_at_least FILE N: FILE has N lines or more.
+lines_at_least() {
+	[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]
+}
+
+# bg COMMAND...: in the background, away from bats' fd 3; sets bg_pid.
+bg() {
+	"$@" 3>&- &
+	bg_pid=$!
+	bg_track "$bg_pid"
+}
+
+# ---- one child ----
+
+@test "stdin goes to the child and its output to stdout" {
+	run -0 bash -c 'echo hello | ipc-spawnpipe -- sed "s/^/child got: /"'
+	[ "$output" = "child got: hello" ]
+}
+
+@test "arguments reach the child verbatim, options after COMMAND are its own" {
+	run -0 ipc-spawnpipe -- printf '[%s]' 'a b' '*' '' '-v' '--tag' '$HOME'
+	[ "$output" = '[a b][*][][-v][--tag][$HOME]' ]
+}
+
+@test "yes | ipc-spawnpipe -- head -n1 terminates" {
+	BATS_TEST_TIMEOUT=10
+	run -0 bash -c 'yes | ipc-spawnpipe -- head -n1'
+	[ "$output" = y ]
+}
+
+@test "binary data passes unchanged, 10 MB each way at once" {
+	BATS_TEST_TIMEOUT=30
+	head -c 10000000 /dev/urandom >in
+	head -c 10000000 /dev/urandom >out.want
+	# The child writes all of out.want before it reads anything: a relay
+	# that blocks on one direction deadlocks here.
+	ipc-spawnpipe -- python3 -c '
+import sys
+sys.stdout.buffer.write(open("out.want", "rb").read())
+sys.stdout.flush()
+open("in.got", "wb").write(sys.stdin.buffer.read())
+' <in >out.got
+	[ "$(sha256sum <in.got)" = "$(sha256sum <in)" ]
+	[ "$(sha256sum <out.got)" = "$(sha256sum <out.want)" ]
+}
+
+@test "stdin from a file and output to a file or an O_APPEND file" {
+	seq 100000 >in
+	ipc-spawnpipe -- cat <in >out
+	cmp in out
+	echo first >app
+	ipc-spawnpipe -- cat <in >>app
+	[ "$(head -n1 app)" = first ]
+	[ "$(tail -n +2 app | cmp - in && echo same)" = same ]
+}
+
+@test "a child that closes its stdin early: its output and status still come" {
+	BATS_TEST_TIMEOUT=20
+	run -3 --separate-stderr bash -c 'head -c 10000000 /dev/zero |
+	    ipc-spawnpipe -- sh -c "head -c 5 >/dev/null; exec <&-; seq 3; exit 3"'
+	[ "$output" = "$(seq 3)" ]
+	[ -z "$stderr" ]
+}
+
+@test "exit status is the child's: 0, 42, killed by SIGKILL 137" {
+	run -0 ipc-spawnpipe -- true
+	run -42 ipc-spawnpipe -- sh -c 'exit 42'
+	run -137 --separate-stderr ipc-spawnpipe -- sh -c 'kill -KILL $$'
+	[[ "$stderr" == *"killed by signal 9"* ]]
+}
+
+@test "not found is 127 and cannot run is 126, told apart from a child's exit 127" {
+	run -127 --separate-stderr ipc-spawnpipe -- no-such-command-here
+	[[ "$stderr" == "ipc-spawnpipe: cannot run 'no-such-command-here': No such file or directory" ]]
+	printf 'echo hi\n' >noexec
+	chmod 644 noexec
+	run -126 --separate-stderr ipc-spawnpipe -- ./noexec
+	[[ "$stderr" == *"cannot run './noexec': Permission denied"* ]]
+	run -127 --separate-stderr ipc-spawnpipe -- sh -c 'exit 127'
+	[ -z "$stderr" ]
+}
+
+@test "the child has only the descriptors it inherited, none of ours" {
+	# The same listing with and without ipc-spawnpipe in between.
+	want=$(ls /proc/self/fd </dev/null | sort -n)
+	got=$(ipc-spawnpipe -- ls /proc/self/fd </dev/null | sort -n)
+	[ "$got" = "$want" ]
+	# An inherited descriptor passes through.
+	got=$(ipc-spawnpipe -- ls /proc/self/fd 7</dev/null </dev/null)
+	grep -qx 7 <<<"$got"
+	run -0 --separate-stderr ipc-spawnpipe -- bash -c 'readlink /proc/self/fd/0 /proc/self/fd/1' </dev/null
+	[[ "${lines[0]}" == pipe:* ]]
+	[[ "${lines[1]}" == pipe:* ]]
+}
+
+@test "the child starts with SIGPIPE default and an empty signal mask" {
+	# Even when ipc-spawnpipe itself was started with SIGPIPE ignored.
+	run -0 bash -c "trap '' PIPE; ipc-spawnpipe -- grep -E '^Sig(Ign|Blk)' /proc/self/status </dev/null"
+	ign=$(awk '/^SigIgn/ {print $2}' <<<"$output")
+	blk=$(awk '/^SigBlk/ {print $2}' <<<"$output")
+	(( (16#$ign & (1 << 12)) == 0 ))  # bit 13-1: SIGPIPE
+	(( 16#$blk == 0 ))
+	run -0 bash -c "trap '' PIPE; ipc-spawnpipe -- sh -c 'yes | head -n2' </dev/null"
+	[ "$output" = "$(printf 'y\ny')" ]
+}
+
+@test "SIGTERM is forwarded; the exit status is the child's" {
+	BATS_TEST_TIMEOUT=20
+	bg ipc-spawnpipe -- sh -c 'trap "echo got TERM; exit 3" TERM; echo ready
+	    while :; do sleep 0.05; done' </dev/null >out
+	poll_until 10 grep -q ready out
+	kill -TERM "$bg_pid"
+	wait_exit "$bg_pid" 10
+	[ "$status" = 3 ]
+	[ "$(cat out)" = "$(printf 'ready\ngot TERM')" ]
+}
+
+@test "a child killed by the forwarded SIGTERM: we die of SIGTERM too (143)" {
+	BATS_TEST_TIMEOUT=20
+	bg ipc-spawnpipe -- sh -c 'echo ready; exec sleep 30' </dev/null >out
+	poll_until 10 grep -q ready out
+	kill -TERM "$bg_pid"
+	wait_exit "$bg_pid" 10
+	[ "$status" = 143 ]
+}
+
+@test "a terminal's Ctrl-C reaches the child once, not twice" {
+	BATS_TEST_TIMEOUT=20
+	# A pty: the terminal sends SIGINT to the whole foreground group.
+	run -0 python3 - <<'EOF'
+import os, pty, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("ipc-spawnpipe", ["ipc-spawnpipe", "--", "sh", "-c",
+        'n=0; trap "n=\\$((n+1))" INT; echo ready; '
+        'while [ ! -e stop ]; do sleep 0.02; done; echo "INT=$n"'])
+out = b""
+while b"ready" not in out:
+    out += os.read(fd, 100)
+os.write(fd, b"\x03")
+time.sleep(0.5)  # let a doubled signal arrive, if any
+open("stop", "w").close()
+while True:
+    try:
+        b = os.read(fd, 100)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+_, st = os.waitpid(pid, 0)
+import re
+print(re.findall(rb"INT=[0-9]+", out)[-1].decode(), os.waitstatus_to_exitcode(st))
+EOF
+	[ "$output" = "INT=1 0" ]
+}
+
+@test "the child dies when ipc-spawnpipe is killed (PR_SET_PDEATHSIG)" {
+	BATS_TEST_TIMEOUT=20
+	bg ipc-spawnpipe -- sh -c 'echo $$; exec sleep 30' </dev/null >out
+	poll_until 10 test -s out
+	child=$(cat out)
+	alive "$child"
+	kill -KILL "$bg_pid"
+	poll_until 10 dead "$child"
+}
+
+@test "-t: SIGTERM, exit 124; SIGKILL 2 s later for a child that ignores it" {
+	BATS_TEST_TIMEOUT=20
+	run -124 ipc-spawnpipe -t 200ms -- sleep 10
+	start=$SECONDS
+	run -124 ipc-spawnpipe -t 100ms -- sh -c 'trap "" TERM; exec sleep 10'
+	(( SECONDS - start < 6 ))
+	run -0 ipc-spawnpipe -t 10s -- true
+}
+
+@test "--fd: a duplex connection on descriptor FD, IPC_FD set, stdout untouched" {
+	BATS_TEST_TIMEOUT=20
+	run -0 --separate-stderr bash -c 'printf "hello\nworld\n" | ipc-spawnpipe --fd 5 -- python3 -c "
+import os, sys
+fd = int(os.environ[\"IPC_FD\"])
+assert sys.stdin.read() == \"\"   # stdin is /dev/null
+f = os.fdopen(fd, \"r+b\", buffering=0)
+data = b\"\"
+while True:
+    b = f.read(100)
+    if not b: break
+    data += b
+print(\"on stdout\", fd, flush=True)
+f.write(data.upper())
+"'
+	[ "${lines[0]}" = "on stdout 5" ]
+	[ "${lines[1]}" = HELLO ]
+	[ "${lines[2]}" = WORLD ]
+	# A bash child, on a descriptor number above 9.
+	run -0 bash -c 'echo abc | ipc-spawnpipe --fd 12 -- bash -c "tr a-z A-Z <&\$IPC_FD >&12"'
+	[ "$output" = ABC ]
+}
+
+@test "usage errors: no COMMAND, bad -j, --fd with -j" {
+	run -2 ipc-spawnpipe
+	run -2 ipc-spawnpipe -j 0 -- cat
+	run -2 ipc-spawnpipe -j x -- cat
+	run -2 ipc-spawnpipe --fd 5 -j 2 -- cat
+	run -2 ipc-spawnpipe -t 1x -- cat
+}
+
+# ---- pools ----
+
+@test "-j 4 over 10,000 lines: none lost, none torn, each worker used" {
+	BATS_TEST_TIMEOUT=30
+	seq 10000 | sed 's/$/ some padding to make lines longer/' >in
+	ipc-spawnpipe -j 4 --tag -- sh -c 'exec sed "s/^/w$IPC_WORKER /"' <in >out
+	# Lines keep their worker tag, as the worker wrote them.
+	run -0 awk -F'\t' '{ split($2, a, " "); if ("w" $1 != a[1]) bad++ } END { print bad + 0 }' out
+	[ "$output" = 0 ]
+	cut -f2 out | cut -d' ' -f2- | sort -n >got
+	cmp got in
+	[ "$(cut -f1 out | sort -u | wc -l)" -ge 2 ]
+}
+
+@test "a slow worker does not stall the others" {
+	BATS_TEST_TIMEOUT=30
+	seq 100000 >in
+	# Worker 0 takes what fits in its pipe, then waits for the file "go".
+	# (An explicit redirection: a background job's stdin is /dev/null.)
+	ipc-spawnpipe -j 4 -- sh -c '
+	    if [ "$IPC_WORKER" = 0 ]; then
+	        while [ ! -e go ]; do sleep 0.02; done
+	    fi
+	    exec cat' <in >out 3>&- &
+	bg_pid=$!
+	bg_track "$bg_pid"
+	# The others finish nearly everything while worker 0 waits.
+	poll_until 15 lines_at_least out 70000
+	touch go
+	wait_exit "$bg_pid" 15
+	[ "$status" = 0 ]
+	sort -n out | cmp - in
+}
+
+@test "a worker that dies: the others finish the rest, the count is reported" {
+	BATS_TEST_TIMEOUT=30
+	seq 50000 >in
+	run -7 --separate-stderr ipc-spawnpipe -j 3 -- sh -c '
+	    if [ "$IPC_WORKER" = 1 ]; then head -n 3 >/dev/null; exit 7; fi
+	    exec cat' <in
+	[[ "$stderr" =~ worker\ 1\ .*\ ([0-9]+)\ messages?\ it\ took\ may\ not\ have\ been\ handled ]]
+	took=${BASH_REMATCH[1]}
+	# Everything not taken by worker 1 was handled by the others.
+	[ "${#lines[@]}" -ge $((50000 - took)) ]
+	[ "$(printf '%s\n' "${lines[@]}" | sort -n | uniq -d | wc -l)" = 0 ]
+}
+
+@test "exit 0 only if every worker exits 0, else the first failure" {
+	run -0 bash -c 'seq 10 | ipc-spawnpipe -j 3 -- cat >/dev/null'
+	run -5 bash -c 'seq 10 | ipc-spawnpipe -j 3 -- sh -c "cat >/dev/null; [ \$IPC_WORKER = 2 ] && exit 5; exit 0"'
+}
+
+@test "--tag prefixes worker number and a tab; IPC_WORKER is 0..N-1" {
+	run -0 bash -c 'seq 300 | ipc-spawnpipe -j 3 --tag -- sh -c "cat >/dev/null; echo I am \$IPC_WORKER" | sort'
+	[ "$output" = "$(printf '0\tI am 0\n1\tI am 1\n2\tI am 2')" ]
+}
+
+@test "-0 and --netstring: messages go whole to one worker and come back framed" {
+	run -0 bash -c 'printf "a b\0c\nd\0e" | ipc-spawnpipe -0 -j 2 -- cat |
+	    python3 -c "import sys; print(sorted(sys.stdin.buffer.read().split(b\"\\0\")))"'
+	[ "$output" = "[b'', b'a b', b'c\\nd', b'e']" ]
+	run -0 bash -c 'printf "3:abc,5:de\nfg,0:," | ipc-spawnpipe --netstring -j 1 --tag -- cat'
+	[ "$output" = "$(printf '5:0\tabc,7:0\tde\nfg,2:0\t,')" ]
+	run -1 --separate-stderr bash -c 'printf "3:ab" | ipc-spawnpipe --netstring -- cat'
+	[[ "$stderr" == *stdin* ]]
+}
+
+@test "-t on a pool: every worker is stopped, exit 124" {
+	BATS_TEST_TIMEOUT=20
+	run -124 ipc-spawnpipe -j 3 -t 200ms -- sleep 10 </dev/null
+}
