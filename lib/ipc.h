@@ -308,4 +308,50 @@ int merge_end(struct merge *m, struct merge_src *s);
 /* Bytes S holds back waiting for a newline. */
 size_t merge_pending(const struct merge_src *s);
 
+/* ---- connect.c: the client side of an ADDRESS (and relay.c's tick) ---- */
+
+/* Connects to A (a connected datagram socket for udp:): each resolved
+ * address in order, TIMEOUT_NS (-1: none, 0: no waiting) bounding the
+ * whole attempt (exit 124 when it runs out), WAIT_NS (0: none) retrying a
+ * refused or missing server with a short backoff (exit 1 with the last
+ * error when it runs out). Other failures exit 1 naming the address.
+ * Returns the fd, close-on-exec and non-blocking. */
+int conn_open(const struct addr *a, int64_t timeout_ns, int64_t wait_ns,
+    int verbose);
+/* relay.c: FN(a, b) is called about every EVERY_NS while relay_run runs
+ * (progress displays); NULL turns it off. */
+void relay_tick(void (*fn)(const struct relay_end *, const struct relay_end *),
+    int64_t every_ns);
+
+/* ---- listen.c: the listening side of a server (ipc-sockserve) ---- */
+
+#define LISTEN_MAX 16
+struct listener {
+	int fd[LISTEN_MAX];
+	struct sockaddr_storage sa[LISTEN_MAX];  /* bound addresses */
+	socklen_t salen[LISTEN_MAX];
+	int n;
+	enum addr_proto proto;
+	/* the Unix socket file we bound, removed at exit while still ours */
+	char path[108];
+	dev_t dev;
+	ino_t ino;
+	bool own_path;
+};
+/* Binds (and for streams listens on) every address of A: all that a HOST
+ * resolves to on one port (port 0: the kernel's pick for the first, the
+ * set retried on a collision), 127.0.0.1 and ::1 for the default; IPv6
+ * with IPV6_V6ONLY; TCP with SO_REUSEADDR, never SO_REUSEPORT. Unix: a
+ * stale socket is replaced, anything else at the path is an error (file
+ * untouched); MODE exact through the umask when MODE_SET, else 0600
+ * narrowed by the umask. Sockets are close-on-exec and non-blocking; the
+ * socket file is removed at exit (sig_cleanup). Exits 1 on failure. */
+void listen_open(struct listener *l, const struct addr *a, mode_t mode,
+    bool mode_set, int backlog, int verbose);
+/* Writes each bound address, one line each, to FD, then closes it. */
+int listen_ready(const struct listener *l, int fd);
+/* Closes the sockets; removes the Unix socket file if the path still holds
+ * the socket we bound (dev/ino). May be called again. */
+void listen_close(struct listener *l);
+
 #endif

@@ -30,22 +30,38 @@ relay_end_init(struct relay_end *e, int in, int out)
 static void
 relay_setup(struct relay_end *e)
 {
+	if (e->buf != NULL)  /* kept by an earlier relay_run: resume */
+		return;
 	if (pipe2(e->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
 		e->splice_in = e->splice_out = false;
 		e->pipe[0] = e->pipe[1] = -1;
-	} else
-		(void)fcntl(e->pipe[1], F_SETPIPE_SZ, RELAY_PIPE_SZ);
+	} else if (fcntl(e->pipe[1], F_SETPIPE_SZ, RELAY_PIPE_SZ) == -1) {
+		/* A smaller pipe would fill while IN still polls readable
+		 * (relay_events counts on RELAY_PIPE_SZ): a spin. Copy the
+		 * plain way instead (e.g. pipe-user-pages-soft reached). */
+		close(e->pipe[0]);
+		close(e->pipe[1]);
+		e->splice_in = e->splice_out = false;
+		e->pipe[0] = e->pipe[1] = -1;
+	}
 	e->buf = malloc(RELAY_BUFSZ);
 	if (e->buf == NULL)
 		err(EXIT_FAIL, "malloc");
 }
 
+static bool relay_has_data(const struct relay_end *e);
+
+/* An end that still holds bytes (relay_run returned early, b_ends_all)
+ * keeps its pipe and buffer: a second relay_run delivers them. */
 static void
 relay_release(struct relay_end *e)
 {
+	if (!e->done && relay_has_data(e))
+		return;
 	if (e->pipe[0] != -1) {
 		close(e->pipe[0]);
 		close(e->pipe[1]);
+		e->pipe[0] = e->pipe[1] = -1;
 	}
 	free(e->buf);
 	e->buf = NULL;
@@ -180,11 +196,23 @@ relay_step(struct relay_end *e, const struct pollfd *p, int k)
 	return moved;
 }
 
+static void (*relay_tick_fn)(const struct relay_end *,
+    const struct relay_end *);
+static int64_t relay_tick_ns;
+
+void
+relay_tick(void (*fn)(const struct relay_end *, const struct relay_end *),
+    int64_t every_ns)
+{
+	relay_tick_fn = fn;
+	relay_tick_ns = every_ns > 0 ? every_ns : 250000000;
+}
+
 int
 relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
     bool b_ends_all)
 {
-	int64_t last = num_now();
+	int64_t last = num_now(), tick = last + relay_tick_ns;
 	int rc = 0;
 
 	relay_setup(a);
@@ -193,16 +221,21 @@ relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
 		struct pollfd p[5];
 		int ka = relay_events(a, p), kb = relay_events(b, p + ka);
 		int n = ka + kb, tmo = -1, sig;
+		int64_t now = num_now(), left = -1;
 
 		p[n++] = (struct pollfd){ .fd = sig_fd(), .events = POLLIN };
 		if (idle_ns > 0) {
-			int64_t left = last + idle_ns - num_now();
+			left = last + idle_ns - now;
 			if (left <= 0) {
 				rc = EXIT_TIMEOUT;
 				break;
 			}
-			tmo = (int)((left + 999999) / 1000000);
 		}
+		if (relay_tick_fn != NULL && (left < 0 || tick - now < left))
+			left = tick - now > 0 ? tick - now : 0;
+		if (left >= 0)  /* rounded up: waking early would spin */
+			tmo = left > 86400000000000LL ? 86400000 :
+			    (int)((left + 999999) / 1000000);
 		if (poll(p, (nfds_t)n, tmo) == -1 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
 		if ((sig = sig_drain()) != 0) {
@@ -211,8 +244,13 @@ relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
 		}
 		bool moved = relay_step(a, p, ka);
 		moved |= relay_step(b, p + ka, kb);
+		now = num_now();
 		if (moved)
-			last = num_now();
+			last = now;
+		if (relay_tick_fn != NULL && now >= tick) {
+			relay_tick_fn(a, b);
+			tick = now + relay_tick_ns;
+		}
 	}
 	relay_release(a);
 	relay_release(b);

@@ -1,0 +1,613 @@
+/* ipc-sockcat: connect to a socket and relay stdin to it and it to stdout,
+ * at the same time; at end of stdin half-close and read on until the peer
+ * closes, so no byte is lost in either direction. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+
+#define SYNOPSIS "ipc-sockcat [-dsvzP0] [-m TEXT] [-t DUR] [-w DUR] [-i DUR] " \
+	"[--netstring|--len32] [--no-shutdown] ADDRESS"
+#define UDP_MAX 65535          /* the largest datagram we can receive */
+#define SEND_BACKLOG (1 << 20) /* --len32: stop reading stdin above this */
+
+static const char *opt_message;    /* -m: send this instead of stdin */
+static bool opt_nostdin;           /* -d */
+static bool opt_sendonly;          /* -s */
+static bool opt_noshut;            /* --no-shutdown */
+static bool opt_probe;             /* -z */
+static bool opt_progress;          /* -P */
+static bool opt_len32;             /* --len32: the socket carries frames */
+static int opt_verbose;            /* -v */
+static int64_t opt_timeout = -1;   /* -t, ns; -1: none */
+static int64_t opt_wait;           /* -w, ns; 0: none */
+static int64_t opt_idle;           /* -i, ns; 0: none */
+static enum frame_kind opt_frame = FRAME_LINE; /* stdin/stdout framing */
+static const char *address;        /* as the user wrote it, for messages */
+static uint64_t n_sent, n_recv;    /* socket bytes, for messages */
+
+enum { OPT_NOSHUT = 0x2001 };
+
+static const char help[] =
+"usage: " SYNOPSIS "\n"
+"Connect to ADDRESS and relay stdin to it and it to stdout at once; at end\n"
+"of stdin shut down the sending side and read until the peer closes.\n"
+"  -m, --message TEXT  send TEXT (and a newline) instead of stdin\n"
+"  -d, --no-stdin      send nothing, only receive\n"
+"  -s, --send-only     print nothing; discard what arrives until the peer closes\n"
+"      --no-shutdown   keep the sending side open at end of stdin\n"
+"  -t, --timeout DUR   give up connecting after DUR (exit 124)\n"
+"  -w, --wait DUR      retry a refused or missing server for up to DUR\n"
+"  -i, --idle DUR      give up when no data moved for DUR (exit 124)\n"
+"  -z, --probe         only connect and close: exit 0 if accepted, 1 if not\n"
+"  -P, --progress      show bytes and rate on stderr while data moves\n"
+"  -0, --null, --netstring  framing of messages on stdin/stdout (UDP, --len32)\n"
+"      --len32         the socket carries 4-byte big-endian length frames\n"
+"  -v, --verbose       diagnostics on stderr\n"
+"  -h, --help          this help;  -V, --version  the version\n"
+"ADDRESS: [tcp:|tcp4:|tcp6:|udp:|udp4:|udp6:]HOST:PORT, [V6ADDR]:PORT, PORT,\n"
+"unix:PATH, unix:@NAME, or a path with a '/'.\n"
+"Exit status: 0 done, 1 failed, 2 usage, 124 timeout or idle.\n";
+
+/* ---- messages ---- */
+
+/* Fails with the socket's error and the counts so far. */
+static noreturn void
+fail_counts(int e, const char *what)
+{
+	errx(EXIT_FAIL, "%s: %s (sent %llu bytes, received %llu)", address,
+	    what ? what : strerror(e), (unsigned long long)n_sent,
+	    (unsigned long long)n_recv);
+}
+
+/* stdout failed: a reader that left ends us quietly with status 1. */
+static noreturn void
+fail_stdout(int e)
+{
+	errno = e;
+	cli_write_failed("stdout");
+}
+
+static void
+human(char *out, size_t len, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* -P: bytes and rate, at most four times a second and only when data
+ * moved (FORCE: the final line). */
+static void
+progress(uint64_t sent, uint64_t recv, bool force)
+{
+	static int64_t start, last_t;
+	static uint64_t last_total = UINT64_MAX;
+	int64_t now = num_now();
+	char s[32], r[32], rate[32];
+
+	if (start == 0)
+		start = now;
+	if (!force && (now - last_t < 250000000 || sent + recv == last_total))
+		return;
+	double secs = (double)(now - start) / 1e9;
+	human(s, sizeof s, (double)sent);
+	human(r, sizeof r, (double)recv);
+	human(rate, sizeof rate, secs > 0 ? (double)(sent + recv) / secs : 0);
+	fprintf(stderr, "%s: sent %s, received %s, %s/s%s", getprogname(), s, r,
+	    rate, force || !isatty(2) ? "\n" : "   \r");
+	last_t = now;
+	last_total = sent + recv;
+}
+
+static void
+relay_progress(const struct relay_end *up, const struct relay_end *down)
+{
+	progress(up->bytes, down->bytes, false);
+}
+
+/* -m TEXT as a descriptor to read from, so the relay treats it as stdin:
+ * a memfd holding TEXT, framed (a line, or one len32 frame's message). */
+static int
+message_fd(void)
+{
+	int fd = memfd_create("ipc-sockcat-message", MFD_CLOEXEC);
+	size_t len = strlen(opt_message);
+
+	if (fd == -1)
+		err(EXIT_FAIL, "memfd_create");
+	if (io_write_all(fd, opt_message, len) == -1 ||
+	    (!opt_len32 && io_write_all(fd, "\n", 1) == -1) ||
+	    lseek(fd, 0, SEEK_SET) == -1)
+		err(EXIT_FAIL, "message");
+	return fd;
+}
+
+/* ---- the byte stream: TCP and Unix ---- */
+
+static bool
+relay_holds(const struct relay_end *e)
+{
+	return e->inpipe > 0 || e->len > e->off;
+}
+
+/* True when IN can be read without waiting (data or EOF). */
+static bool
+readable_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/* The peer closed its sending side while stdin is still open. It may
+ * only have half-closed and still read: what we hold and what stdin has
+ * ready goes on to it (a peer that closed altogether makes that fail
+ * with the counts). A quiet stdin ends the conversation, as with nc. */
+static void
+stream_after_peer_eof(struct relay_end *up, int in)
+{
+	struct relay_end none;
+
+	if (!relay_holds(up) && !readable_now(in))
+		return;
+	relay_end_init(&none, -1, -1);
+	none.done = true;
+	int rc = relay_run(up, &none, opt_idle, false);
+	n_sent = up->bytes;
+	if (rc < 0)
+		sig_die(-rc);
+	if (rc == EXIT_TIMEOUT)
+		errx(EXIT_TIMEOUT, "%s: no data moved for the idle time "
+		    "(sent %llu bytes, received %llu)", address,
+		    (unsigned long long)n_sent, (unsigned long long)n_recv);
+}
+
+static void
+stream_check(struct relay_end *up, struct relay_end *down)
+{
+	n_sent = up->bytes;
+	n_recv = down->bytes;
+	if (down->err && !down->read_err)
+		fail_stdout(down->err);
+	if (down->err)
+		fail_counts(down->err, NULL);
+	if (up->err && up->read_err) {
+		errno = up->err;
+		err(EXIT_FAIL, "stdin");
+	}
+	if (up->err == EPIPE || (up->err && relay_holds(up)))
+		fail_counts(up->err, "the peer closed before all of stdin was sent");
+	if (up->err)
+		fail_counts(up->err, NULL);
+}
+
+static int
+stream_run(int fd)
+{
+	struct relay_end up, down;
+	int in = opt_message ? message_fd() : 0, sink = 1, rc;
+
+	if (opt_sendonly && (sink = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1)
+		err(EXIT_FAIL, "/dev/null");
+	relay_end_init(&up, in, fd);
+	up.out_is_sock = !opt_noshut;
+	relay_end_init(&down, fd, sink);
+	if (opt_nostdin) {
+		up.done = true;
+		if (!opt_noshut && shutdown(fd, SHUT_WR) == -1)
+			fail_counts(errno, NULL);
+	}
+	if (opt_progress)
+		relay_tick(relay_progress, 250000000);
+	rc = relay_run(&up, &down, opt_idle, true);
+	relay_tick(NULL, 0);
+	if (rc < 0)
+		sig_die(-rc);
+	stream_check(&up, &down);
+	if (rc == EXIT_TIMEOUT)
+		errx(EXIT_TIMEOUT, "%s: no data moved for the idle time "
+		    "(sent %llu bytes, received %llu)", address,
+		    (unsigned long long)n_sent, (unsigned long long)n_recv);
+	if (!up.done) {
+		stream_after_peer_eof(&up, in);
+		stream_check(&up, &down);
+	}
+	if (opt_progress)
+		progress(n_sent, n_recv, true);
+	return EXIT_OK;
+}
+
+/* ---- messages over the socket: --len32 frames and UDP datagrams ---- */
+
+/* Prints one received message framed for stdout (-s: drops it). A line
+ * that already ends in a newline gets no second one (UDP). */
+static void
+print_msg(const char *msg, size_t len)
+{
+	enum frame_kind k = opt_frame;
+
+	if (opt_sendonly)
+		return;
+	if (k == FRAME_LINE && len > 0 && msg[len - 1] == '\n' && !opt_len32) {
+		if (io_write_all(1, msg, len) == -1)
+			fail_stdout(errno);
+		return;
+	}
+	if (frame_write(1, k, msg, len) == -1)
+		fail_stdout(errno);
+}
+
+static noreturn void
+fail_frame(const char *where, int e)
+{
+	if (e == EMSGSIZE)
+		errx(EXIT_FAIL, "%s: message too large", where);
+	errx(EXIT_FAIL, "%s: malformed or truncated message", where);
+}
+
+/* A send buffer for --len32: frames wait here until the socket takes them,
+ * so a peer that sends before it reads never deadlocks us. */
+struct sendbuf {
+	char *buf;
+	size_t off, len, cap;
+};
+
+static void
+sb_add(struct sendbuf *sb, const void *data, size_t len)
+{
+	if (sb->off > 0 && sb->off == sb->len)
+		sb->off = sb->len = 0;
+	if (sb->len + len > sb->cap) {
+		if (sb->off > 0) {
+			memmove(sb->buf, sb->buf + sb->off, sb->len - sb->off);
+			sb->len -= sb->off;
+			sb->off = 0;
+		}
+		size_t ncap = sb->cap ? sb->cap : 64 * 1024;
+		while (ncap < sb->len + len)
+			ncap *= 2;
+		if ((sb->buf = realloc(sb->buf, ncap)) == NULL)
+			err(EXIT_FAIL, "malloc");
+		sb->cap = ncap;
+	}
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+}
+
+static void
+sb_frame(struct sendbuf *sb, const char *msg, size_t len)
+{
+	char hdr[16];
+	const char *tr;
+	size_t tl, hl = frame_header(FRAME_LEN32, len, hdr, &tr, &tl);
+
+	sb_add(sb, hdr, hl);
+	sb_add(sb, msg, len);
+}
+
+static void
+sb_send(struct sendbuf *sb, int fd)
+{
+	while (sb->off < sb->len) {
+		ssize_t n = send(fd, sb->buf + sb->off, sb->len - sb->off,
+		    MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1)
+			fail_counts(errno, errno == EPIPE ? "the peer closed "
+			    "before all of stdin was sent" : NULL);
+		sb->off += (size_t)n;
+		n_sent += (uint64_t)n;
+	}
+}
+
+/* Reads stdin's messages (once readable) into SB as frames. Returns true
+ * at EOF. */
+static bool
+len32_pull(struct frame_reader *in, struct sendbuf *sb)
+{
+	char *msg;
+	size_t len;
+	int rc;
+
+	if (frame_fill(in) == -1 && errno != EAGAIN)
+		err(EXIT_FAIL, "stdin");
+	while ((rc = frame_next(in, &msg, &len)) == 1)
+		sb_frame(sb, msg, len);
+	if (rc == -1)
+		fail_frame("stdin", errno);
+	return in->eof;
+}
+
+/* Reads the socket's frames and prints them. Returns true at its EOF. */
+static bool
+len32_push(struct frame_reader *sr)
+{
+	char *msg;
+	size_t len;
+	ssize_t n = frame_fill(sr);
+	int rc;
+
+	if (n == -1 && errno != EAGAIN)
+		fail_counts(errno, NULL);
+	if (n > 0)
+		n_recv += (uint64_t)n;
+	while ((rc = frame_next(sr, &msg, &len)) == 1)
+		print_msg(msg, len);
+	if (rc == -1)
+		fail_counts(0, errno == EMSGSIZE ? "frame too large" :
+		    "truncated frame");
+	return sr->eof;
+}
+
+static int
+len32_run(int fd)
+{
+	struct frame_reader in, sr;
+	struct sendbuf sb = { 0 };
+	bool in_eof = opt_nostdin, shut = false;
+	int64_t last = num_now();
+
+	frame_reader_init(&in, 0, opt_frame, 0);
+	frame_reader_init(&sr, fd, FRAME_LEN32, 0);
+	if (opt_message) {
+		sb_frame(&sb, opt_message, strlen(opt_message));
+		in_eof = true;
+	}
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = sig_fd(), .events = POLLIN },
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },
+		};
+		if (sb.off < sb.len)
+			p[1].events |= POLLOUT;
+		if (!in_eof && sb.len - sb.off < SEND_BACKLOG)
+			p[2].fd = 0;
+		if (in_eof && sb.off == sb.len && !shut) {
+			shut = true;
+			if (!opt_noshut && shutdown(fd, SHUT_WR) == -1)
+				fail_counts(errno, NULL);
+		}
+		int tmo = -1;
+		if (opt_idle > 0) {
+			int64_t left = last + opt_idle - num_now();
+			if (left <= 0)
+				errx(EXIT_TIMEOUT, "%s: no data moved for the "
+				    "idle time", address);
+			tmo = (int)((left + 999999) / 1000000);
+		}
+		if (poll(p, 3, tmo) == -1 && errno != EINTR)
+			err(EXIT_FAIL, "poll");
+		if (sig_drain() != 0)
+			sig_check();
+		uint64_t before = n_sent + n_recv;
+		if (p[2].revents)
+			in_eof = len32_pull(&in, &sb);
+		if (p[1].revents & (POLLOUT | POLLERR))
+			sb_send(&sb, fd);
+		if ((p[1].revents & ~POLLOUT) && len32_push(&sr)) {
+			if (sb.off < sb.len)
+				fail_counts(0, "the peer closed before all of "
+				    "stdin was sent");
+			break;
+		}
+		if (n_sent + n_recv != before || p[2].revents)
+			last = num_now();
+		if (opt_progress)
+			progress(n_sent, n_recv, false);
+	}
+	if (opt_progress)
+		progress(n_sent, n_recv, true);
+	frame_reader_free(&in);
+	frame_reader_free(&sr);
+	free(sb.buf);
+	return EXIT_OK;
+}
+
+/* One datagram out; a message over the size limit is an error. */
+static void
+udp_send(int fd, const char *msg, size_t len)
+{
+	while (send(fd, msg, len, 0) == -1) {
+		if (errno == EINTR) {
+			sig_check();
+			continue;
+		}
+		if (errno == EMSGSIZE)
+			errx(EXIT_FAIL, "%s: a message of %zu bytes is over the "
+			    "UDP size limit (65507 bytes over IPv4, 65527 over "
+			    "IPv6)", address, len);
+		if (errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			(void)poll(&p, 1, 100);
+			continue;
+		}
+		fail_counts(errno, NULL);
+	}
+	n_sent += len;
+}
+
+static void
+udp_recv(int fd, char *buf)
+{
+	for (;;) {
+		ssize_t n = recv(fd, buf, UDP_MAX, MSG_TRUNC);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n == -1)
+			fail_counts(errno, NULL);
+		if (n > UDP_MAX) {
+			warnx("%s: a datagram of %zd bytes was truncated to %d",
+			    address, n, UDP_MAX);
+			n = UDP_MAX;
+		}
+		n_recv += (uint64_t)n;
+		print_msg(buf, (size_t)n);
+	}
+}
+
+static bool
+udp_pull(int fd, struct frame_reader *in)
+{
+	char *msg;
+	size_t len;
+	int rc;
+
+	if (frame_fill(in) == -1 && errno != EAGAIN)
+		err(EXIT_FAIL, "stdin");
+	while ((rc = frame_next(in, &msg, &len)) == 1)
+		udp_send(fd, msg, len);
+	if (rc == -1)
+		fail_frame("stdin", errno);
+	return in->eof;
+}
+
+/* A UDP peer never closes: after stdin, replies are printed until -i of
+ * silence (default 1s); -s ends at once. */
+static int
+udp_run(int fd)
+{
+	struct frame_reader in;
+	char *buf = malloc(UDP_MAX);
+	bool in_eof = opt_nostdin;
+	int64_t after = opt_idle > 0 ? opt_idle : 1000000000LL;
+	int64_t last = num_now();
+
+	if (buf == NULL)
+		err(EXIT_FAIL, "malloc");
+	frame_reader_init(&in, 0, opt_frame, 0);
+	if (opt_message) {
+		udp_send(fd, opt_message, strlen(opt_message));
+		in_eof = true;
+	}
+	while (!(in_eof && opt_sendonly)) {
+		struct pollfd p[3] = {
+			{ .fd = sig_fd(), .events = POLLIN },
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = in_eof ? -1 : 0, .events = POLLIN },
+		};
+		int64_t bound = in_eof ? after : opt_idle, tmo = -1;
+		if (bound > 0) {
+			int64_t left = last + bound - num_now();
+			if (left <= 0) {
+				if (in_eof)
+					break;
+				errx(EXIT_TIMEOUT, "%s: no data moved for the "
+				    "idle time", address);
+			}
+			tmo = (left + 999999) / 1000000;
+		}
+		if (poll(p, 3, (int)tmo) == -1 && errno != EINTR)
+			err(EXIT_FAIL, "poll");
+		if (sig_drain() != 0)
+			sig_check();
+		if (p[1].revents) {
+			udp_recv(fd, buf);
+			last = num_now();
+		}
+		if (p[2].revents) {
+			in_eof = udp_pull(fd, &in);
+			last = num_now();
+		}
+	}
+	frame_reader_free(&in);
+	free(buf);
+	return EXIT_OK;
+}
+
+/* ---- main ---- */
+
+static void
+parse(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "message", required_argument, NULL, 'm' },
+		{ "no-stdin", no_argument, NULL, 'd' },
+		{ "send-only", no_argument, NULL, 's' },
+		{ "no-shutdown", no_argument, NULL, OPT_NOSHUT },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "idle", required_argument, NULL, 'i' },
+		{ "probe", no_argument, NULL, 'z' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		FRAME_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	enum frame_kind k;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+m:dst:w:i:zPv0hV", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'm': opt_message = optarg; break;
+		case 'd': opt_nostdin = true; break;
+		case 's': opt_sendonly = true; break;
+		case OPT_NOSHUT: opt_noshut = true; break;
+		case 't': opt_timeout = num_duration(optarg, "timeout"); break;
+		case 'w': opt_wait = num_duration(optarg, "wait"); break;
+		case 'i': opt_idle = num_duration(optarg, "idle"); break;
+		case 'z': opt_probe = true; break;
+		case 'P': opt_progress = true; break;
+		case 'v': opt_verbose++; break;
+		case 'h': cli_help(help);
+		case 'V': cli_version();
+		default:
+			if (!frame_opt(c, &k))
+				cli_usage(SYNOPSIS);
+			if (k == FRAME_LEN32)
+				opt_len32 = true;
+			else
+				opt_frame = k;
+		}
+	}
+	if (argc - optind != 1)
+		cli_usage(SYNOPSIS);
+	if (opt_message && opt_nostdin)
+		cli_usage_err("-m and -d contradict each other");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct addr a;
+	int fd;
+
+	cli_init(argc, argv);
+	parse(argc, argv);
+	address = argv[optind];
+	addr_parse(address, &a, false);
+	if (opt_len32 && a.proto == ADDR_UDP)
+		cli_usage_err("%s: --len32 frames a byte stream; a UDP "
+		    "datagram is already one message", address);
+	fd = conn_open(&a, opt_timeout, opt_wait, opt_verbose);
+	if (opt_probe) {
+		close(fd);
+		return EXIT_OK;
+	}
+	if (a.proto == ADDR_UDP)
+		return udp_run(fd);
+	if (opt_len32)
+		return len32_run(fd);
+	return stream_run(fd);
+}

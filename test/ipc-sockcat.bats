@@ -1,0 +1,372 @@
+#!/usr/bin/env bats
+# ipc-sockcat against real servers: python3 sockets and
+# multiprocessing.connection, OpenBSD nc, socat.
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load helper
+	cd "$BATS_TEST_TMPDIR"
+	export BATS_TEST_TIMEOUT=20
+}
+teardown() { kill_servers; }
+
+# pyserve [AF] [ADDR] CODE: a python3 server listening on port 0 (or a Unix
+# path/abstract name); it prints its ADDRESS on fd 3 (serve_bg waits for
+# it), accepts one connection as `c` and runs CODE.
+pyserve() {
+	local fam=INET addr="('127.0.0.1', 0)"
+	case $1 in INET6) fam=INET6 addr="('::1', 0)"; shift ;;
+	UNIX) fam=UNIX addr="'$2'"; shift 2 ;; esac
+	cat >server.py <<-EOF
+	import hashlib, os, socket, struct, sys, threading, time
+	s = socket.socket(socket.AF_$fam)
+	s.bind($addr)
+	s.listen(8)
+	a = s.getsockname()
+	if isinstance(a, bytes): a = 'unix:@' + a[1:].decode()
+	elif isinstance(a, str): a = 'unix:' + a
+	elif ':' in a[0]: a = '[%s]:%d' % a[:2]
+	else: a = '%s:%d' % a
+	os.write(3, (a + '\n').encode()); os.close(3)
+	c, _ = s.accept()
+	def readall():
+	    d = b''
+	    while True:
+	        b = c.recv(1 << 16)
+	        if not b: return d
+	        d += b
+	$1
+	EOF
+	serve_bg python3 server.py
+}
+
+@test "relays stdin to the server and the reply to stdout, binary-safe" {
+	pyserve 'c.sendall(readall()); c.close()'
+	printf 'a\0b\nlast line without newline' >in
+	ipc-sockcat "$srv_addr" <in >out 2>err
+	cmp in out
+	[ ! -s err ]
+}
+
+@test "a server that answers only after EOF: the whole reply arrives" {
+	pyserve 'd = readall(); time.sleep(0.1); c.sendall(d[::-1] * 1000); c.close()'
+	printf 'hello' >in
+	ipc-sockcat "$srv_addr" <in >out
+	python3 -c 'import sys; assert open("out","rb").read() == b"olleh" * 1000'
+}
+
+@test "10 MB each way at once: no deadlock, nothing lost" {
+	head -c 10000000 /dev/urandom >in
+	head -c 10000000 /dev/urandom >reply
+	pyserve '
+def send():
+    c.sendall(open("reply", "rb").read()); c.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send); t.start()
+open("got", "wb").write(readall()); t.join(); c.close()'
+	ipc-sockcat "$srv_addr" <in >out
+	wait_exit "$srv_pid" 10
+	[ "$(sha256sum <out)" = "$(sha256sum <reply)" ]
+	[ "$(sha256sum <got)" = "$(sha256sum <in)" ]
+}
+
+@test "IPv6 literal [::1]:PORT and tcp6:" {
+	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' ||
+		skip "no IPv6 loopback"
+	pyserve INET6 'c.sendall(readall().upper()); c.close()'
+	[[ "$srv_addr" == "[::1]:"* ]]
+	run -0 ipc-sockcat -m six "$srv_addr"
+	[ "$output" = SIX ]
+	pyserve INET6 'c.sendall(readall().upper()); c.close()'
+	run -0 ipc-sockcat -m six "tcp6:$srv_addr"
+	[ "$output" = SIX ]
+}
+
+@test "PORT alone means localhost: both families tried in order" {
+	pyserve 'c.sendall(readall()); c.close()'
+	run -0 ipc-sockcat -m hi "$(port_of "$srv_addr")"
+	[ "$output" = hi ]
+}
+
+@test "Unix socket by path and by abstract name" {
+	pyserve UNIX "$BATS_TEST_TMPDIR/s.sock" 'c.sendall(readall()[::-1]); c.close()'
+	[ "$srv_addr" = "unix:$BATS_TEST_TMPDIR/s.sock" ]
+	run -0 ipc-sockcat -m abc "$BATS_TEST_TMPDIR/s.sock"
+	[ "$output" = "$(printf '\ncba')" ]
+	name=$(uniq_name sockcat)
+	pyserve UNIX "\0$name" 'c.sendall(readall()[::-1]); c.close()'
+	[ "$srv_addr" = "unix:@$name" ]
+	run -0 ipc-sockcat -m xyz "unix:@$name"
+	[ "$output" = "$(printf '\nzyx')" ]
+}
+
+@test "bad ports and malformed addresses are usage errors (2)" {
+	for a in 127.0.0.1:70000 127.0.0.1:abc 127.0.0.1:010 127.0.0.1:-5 \
+	    127.0.0.1:0 127.0.0.1:0x50 '127.0.0.1:80 ' 127.0.0.1: ::1:80 \
+	    'tcp:[::1]' '*:80' ''; do
+		run -2 --separate-stderr ipc-sockcat -d "$a"
+		[[ "$stderr" == "ipc-sockcat: "* ]]
+		[ -z "$output" ]
+	done
+	long=$BATS_TEST_TMPDIR/$(printf 'x%.0s' {1..120})
+	run -2 --separate-stderr ipc-sockcat -d "unix:$long"
+	[[ "$stderr" == *"limit is 107"* ]]
+	run -2 ipc-sockcat -t soon 127.0.0.1:1
+	run -2 ipc-sockcat
+	run -2 ipc-sockcat -m x -d 127.0.0.1:1
+}
+
+@test "refused: exit 1 promptly, naming the address" {
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	SECONDS=0
+	run -1 --separate-stderr ipc-sockcat "127.0.0.1:$port" </dev/null
+	[ "$SECONDS" -le 1 ]
+	[ "$stderr" = "ipc-sockcat: 127.0.0.1:$port: Connection refused" ]
+	run -1 --separate-stderr ipc-sockcat "$BATS_TEST_TMPDIR/none.sock" </dev/null
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/none.sock: No such file or directory" ]]
+	touch plain
+	run -1 --separate-stderr ipc-sockcat "$BATS_TEST_TMPDIR/plain" </dev/null
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/plain: Connection refused" ]]
+	[ -f plain ] && [ ! -s plain ]
+}
+
+@test "a peer that resets mid-stream: exit 1 with the byte counts" {
+	pyserve 'c.sendall(b"x" * 5); c.recv(100)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()'
+	run -1 --separate-stderr ipc-sockcat "$srv_addr" < <(yes)
+	[[ "$stderr" =~ ^ipc-sockcat:\ 127.0.0.1:[0-9]+:\ .*\(sent\ [0-9]+\ bytes,\ received\ 5\)$ ]]
+	[ "$output" = xxxxx ]
+}
+
+@test "peer closes while stdin is still open and quiet: exit 0 (as nc)" {
+	pyserve 'c.sendall(b"bye\n"); c.close()'
+	mkfifo quiet
+	sleep 30 >quiet &
+	bg_track $!
+	run -0 ipc-sockcat "$srv_addr" <quiet
+	[ "$output" = bye ]
+}
+
+@test "| head -c 10 ends promptly and quietly with status 1" {
+	pyserve 'b = b"y" * 65536
+while True: c.sendall(b)'
+	run -0 --separate-stderr bash -c \
+	    'ipc-sockcat -d "$1" | head -c 10; echo "${PIPESTATUS[0]}" >&2' _ "$srv_addr"
+	[ "$output" = yyyyyyyyyy ]
+	[ "$stderr" = 1 ]
+}
+
+@test "stdin /dev/null or closed is an immediate EOF" {
+	pyserve 'd = readall(); c.sendall(b"got %d\n" % len(d)); c.close()'
+	run -0 ipc-sockcat "$srv_addr" </dev/null
+	[ "$output" = "got 0" ]
+	pyserve 'd = readall(); c.sendall(b"got %d\n" % len(d)); c.close()'
+	# (not under `run`: its capture pipe would take the free fd 0)
+	ipc-sockcat "$srv_addr" <&- >out
+	[ "$(cat out)" = "got 0" ]
+}
+
+@test "-m sends one line, -d sends nothing, both then half-close" {
+	pyserve 'c.sendall(repr(readall()).encode()); c.close()'
+	run -0 ipc-sockcat -m 'hi there' "$srv_addr" </dev/zero
+	[ "$output" = "b'hi there\\n'" ]
+	pyserve 'c.sendall(repr(readall()).encode()); c.close()'
+	run -0 ipc-sockcat -d "$srv_addr" </dev/zero
+	[ "$output" = "b''" ]
+}
+
+@test "-s prints nothing and reads the peer out so nothing is reset" {
+	pyserve 'c.sendall(b"noise" * 100000); d = readall(); open("got", "wb").write(d); c.close()'
+	head -c 3000000 /dev/urandom >in
+	run -0 --separate-stderr ipc-sockcat -s "$srv_addr" <in
+	[ -z "$output" ]
+	wait_exit "$srv_pid" 10
+	cmp in got
+}
+
+@test "--no-shutdown keeps the sending side open; the peer ends it" {
+	pyserve 'd = c.recv(100); time.sleep(0.2); c.settimeout(0.5)
+try:
+    e = c.recv(100)
+except socket.timeout:
+    e = b"open"
+c.sendall(d + b" " + (e or b"eof")); c.close()'
+	run -0 ipc-sockcat --no-shutdown -m x "$srv_addr"
+	[ "$output" = "$(printf 'x\n open')" ]
+	pyserve 'd = c.recv(100); time.sleep(0.2); c.settimeout(0.5)
+try:
+    e = c.recv(100)
+except socket.timeout:
+    e = b"open"
+c.sendall(d + b" " + (e or b"eof")); c.close()'
+	run -0 ipc-sockcat -m x "$srv_addr"
+	[ "$output" = "$(printf 'x\n eof')" ]
+}
+
+@test "-t bounds the connect: a listener whose backlog is full gives 124" {
+	# A listener that never accepts, its backlog filled by held connections
+	cat >full.py <<-'EOF'
+	import os, socket
+	s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+	held = []
+	for i in range(8):
+	    c = socket.socket(); c.setblocking(False)
+	    try: c.connect(s.getsockname())
+	    except BlockingIOError: pass
+	    held.append(c)
+	os.write(3, b"127.0.0.1:%d\n" % s.getsockname()[1]); os.close(3)
+	import time; time.sleep(60)
+	EOF
+	serve_bg python3 full.py
+	SECONDS=0
+	run -124 --separate-stderr ipc-sockcat -t 300ms "$srv_addr" </dev/null
+	[ "$SECONDS" -le 2 ]
+	[ "$stderr" = "ipc-sockcat: $srv_addr: timed out connecting" ]
+}
+
+@test "-w waits for a server that starts later; runs out with the last error" {
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	ipc-sockcat -v -w 10s -m late "127.0.0.1:$port" >out 2>err &
+	cli=$!
+	bg_track $cli
+	# the client is already waiting: -v shows its refused attempts
+	poll_until 5 grep -q 'Connection refused' err
+	cat >late.py <<-EOF
+	import socket
+	s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	s.bind(("127.0.0.1", $port)); s.listen(1)
+	c, _ = s.accept(); c.sendall(c.recv(100).upper()); c.close()
+	EOF
+	python3 late.py &
+	bg_track $!
+	wait_exit $cli 10
+	[ "$status" = 0 ]
+	[ "$(cat out)" = LATE ]
+	SECONDS=0
+	run -1 --separate-stderr ipc-sockcat -w 300ms -d "127.0.0.1:$port"
+	[ "$stderr" = "ipc-sockcat: 127.0.0.1:$port: Connection refused" ]
+	run -1 --separate-stderr ipc-sockcat -w 300ms -d "$BATS_TEST_TMPDIR/later.sock"
+	[[ "$stderr" == *"later.sock: No such file or directory" ]]
+	[ "$SECONDS" -le 3 ]
+}
+
+@test "-i gives up when no data moved (124)" {
+	pyserve 'time.sleep(30)'
+	SECONDS=0
+	run -124 --separate-stderr ipc-sockcat -i 300ms -d "$srv_addr"
+	[ "$SECONDS" -le 2 ]
+	[[ "$stderr" == *"idle"* ]]
+}
+
+@test "-z probes: 0 when accepted, 1 when refused" {
+	pyserve 'c.close()'
+	run -0 ipc-sockcat -z "$srv_addr"
+	[ -z "$output" ]
+	run -1 ipc-sockcat -z "127.0.0.1:$(port_of "$srv_addr")"
+}
+
+@test "-P shows bytes and rate on stderr" {
+	pyserve 'readall(); c.sendall(b"ok"); c.close()'
+	head -c 2000000 /dev/zero >in
+	run -0 --separate-stderr ipc-sockcat -P "$srv_addr" <in
+	[ "$output" = ok ]
+	[[ "$stderr" == *"sent 1.9 MiB, received 2 B, "*"/s" ]]
+}
+
+@test "talks to OpenBSD nc -l and to socat" {
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	nc -l 127.0.0.1 "$port" >got </dev/null &
+	bg_track $!
+	ipc-sockcat -w 5s -m 'to nc' "127.0.0.1:$port"
+	poll_until 5 grep -q 'to nc' got
+	sock=$BATS_TEST_TMPDIR/socat.sock
+	socat UNIX-LISTEN:"$sock" EXEC:'tr a-z A-Z' &
+	bg_track $!
+	run -0 ipc-sockcat -w 5s -m 'via socat' "unix:$sock"
+	[ "$output" = 'VIA SOCAT' ]
+}
+
+@test "UDP: each line one datagram, each reply printed, then -i of silence" {
+	cat >udp.py <<-'EOF'
+	import os, socket
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+	os.write(3, b"udp:127.0.0.1:%d\n" % s.getsockname()[1]); os.close(3)
+	while True:
+	    d, a = s.recvfrom(70000)
+	    s.sendto(b"<" + d + b">", a)
+	    if d.endswith(b"\n"): s.sendto(b"nl\n", a)
+	EOF
+	serve_bg python3 udp.py
+	SECONDS=0
+	run -0 ipc-sockcat -i 300ms "$srv_addr" < <(printf 'one\ntwo\n\nlast')
+	[ "$output" = "$(printf '<one>\n<two>\n<>\n<last>')" ]
+	[ "$SECONDS" -le 2 ]
+	ipc-sockcat -i 300ms -0 "$srv_addr" < <(printf 'a\nb\0c') >out
+	cmp out <(printf '<a\nb>\0<c>\0')
+	run -0 ipc-sockcat -s -m quick "$srv_addr"
+	[ -z "$output" ]
+	head -c 70000 /dev/zero | tr '\0' x >big
+	run -1 --separate-stderr ipc-sockcat -i 300ms "$srv_addr" <big
+	[[ "$stderr" == *"70000 bytes is over the UDP size limit (65507"* ]]
+}
+
+@test "--len32 talks to Python's multiprocessing.connection both ways" {
+	cat >mp.py <<-'EOF'
+	import os
+	from multiprocessing.connection import Listener
+	l = Listener(("127.0.0.1", 0))
+	os.write(3, b"127.0.0.1:%d\n" % l.address[1]); os.close(3)
+	c = l.accept()
+	got = []
+	try:
+	    while True: got.append(c.recv_bytes())
+	except EOFError:
+	    pass
+	open("got", "w").write(repr(got))
+	for m in [b"reply one", b"", bytes(range(256)), b"x" * 100000]:
+	    c.send_bytes(m)
+	c.close()
+	EOF
+	serve_bg python3 mp.py
+	ipc-sockcat --len32 "$srv_addr" < <(printf 'first\n\nthird line\n') >out
+	wait_exit "$srv_pid" 5
+	[ "$(cat got)" = "[b'first', b'', b'third line']" ]
+	python3 -c '
+d = open("out", "rb").read()
+want = b"".join(m + b"\n" for m in [b"reply one", b"", bytes(range(256)), b"x" * 100000])
+assert d == want, d[:100]'
+	# netstrings on our side: binary messages both ways
+	serve_bg python3 mp.py
+	printf '3:a\0b,0:,' >in
+	ipc-sockcat --len32 --netstring "$srv_addr" <in >out
+	wait_exit "$srv_pid" 5
+	[ "$(cat got)" = "[b'a\\x00b', b'']" ]
+	python3 -c '
+d = open("out", "rb").read()
+want = b"".join(b"%d:%s," % (len(m), m) for m in [b"reply one", b"", bytes(range(256)), b"x" * 100000])
+assert d == want, d[:100]'
+}
+
+@test "--len32 -m sends one frame holding TEXT" {
+	cat >mpecho.py <<-'EOF'
+	import os
+	from multiprocessing.connection import Listener
+	l = Listener(("127.0.0.1", 0))
+	os.write(3, b"127.0.0.1:%d\n" % l.address[1]); os.close(3)
+	c = l.accept()
+	m = c.recv_bytes(); c.send_bytes(m[::-1]); c.close()
+	EOF
+	serve_bg python3 mpecho.py
+	run -0 ipc-sockcat --len32 -m 'hello frame' "$srv_addr"
+	[ "$output" = 'emarf olleh' ]
+}
+
+@test "SIGTERM while blocked in connect or relay: dies of the signal" {
+	pyserve 'open("accepted", "w").close(); time.sleep(30)'
+	ipc-sockcat -d "$srv_addr" &
+	pid=$!
+	bg_track $pid
+	poll_until 5 test -e accepted
+	kill -TERM $pid
+	wait_exit $pid 3
+	[ "$status" = 143 ]
+}
