@@ -1,0 +1,394 @@
+#!/usr/bin/env bats
+# ipc-shmcount: atomic counters in /dev/shm, checked through the executable
+# and through python3 reading the documented layout.
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load helper
+	cd "$BATS_TEST_TMPDIR"
+	C=$(uniq_name ipct-shmc-)
+	D=$(uniq_name ipct-shmd-)
+}
+
+teardown() {
+	kill_servers
+	rm -f "/dev/shm/$C" "/dev/shm/$D"
+}
+
+# field OFFSET FORMAT: one field of /dev/shm/$C read through the layout.
+field() {
+	python3 -c 'import mmap, os, struct, sys
+fd = os.open("/dev/shm/" + sys.argv[1], os.O_RDONLY)
+m = mmap.mmap(fd, 64, prot=mmap.PROT_READ)
+print(struct.unpack_from("=" + sys.argv[3], m, int(sys.argv[2]))[0])' "$C" "$1" "$2"
+}
+
+waiters_at_least() { [ "$(field 24 I)" -ge "$1" ]; }
+value_above() { [ "$(field 16 q)" -gt "$1" ]; }
+
+@test "create: 0600 by default, --mode exact under any umask, -i, -x" {
+	run -0 ipc-shmcount create "$C"
+	[ "$(stat -c %a "/dev/shm/$C")" = 600 ]
+	[ "$(stat -c %s "/dev/shm/$C")" = 64 ]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 0 ]
+	(umask 077 && ipc-shmcount create --mode 0644 -i -42 "$D")
+	[ "$(stat -c %a "/dev/shm/$D")" = 644 ]
+	run -0 ipc-shmcount get "/$D"
+	[ "$output" = -42 ]
+	run -1 --separate-stderr ipc-shmcount create -x "$D"
+	[[ "$stderr" == *"/$D: exists"* ]]
+	# Without -x an existing counter is fine and keeps its value.
+	run -0 ipc-shmcount create -i 7 "$D"
+	run -0 ipc-shmcount get "$D"
+	[ "$output" = -42 ]
+}
+
+@test "get, set, incr, decr print values; -n prints the final value once" {
+	ipc-shmcount create "$C"
+	run -0 ipc-shmcount incr "$C"
+	[ "$output" = 1 ]
+	run -0 ipc-shmcount incr "$C" 10
+	[ "$output" = 11 ]
+	run -0 ipc-shmcount decr "$C" -4
+	[ "$output" = 15 ]
+	run -0 ipc-shmcount incr -n 5 "$C" 2
+	[ "$output" = 25 ]
+	run -0 ipc-shmcount decr -n 30 "/$C"
+	[ "$output" = -5 ]
+	run -0 --separate-stderr ipc-shmcount set "$C" 123
+	[ -z "$output" ]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 123 ]
+	run -0 ipc-shmcount set "$C" -9223372036854775808
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = -9223372036854775808 ]
+}
+
+@test "incr -c creates a missing counter; without -c it is exit 1" {
+	run -1 --separate-stderr ipc-shmcount incr "$C"
+	[[ "$stderr" == *"/$C: no such counter"* ]]
+	[ ! -e "/dev/shm/$C" ]
+	run -0 ipc-shmcount incr -c "$C" 5
+	[ "$output" = 5 ]
+	[ "$(stat -c %a "/dev/shm/$C")" = 600 ]
+	run -1 ipc-shmcount get "$D"
+	run -1 ipc-shmcount wait -t 0 "$D" --ge 0
+}
+
+@test "N processes x M increments = N x M exactly (incr -n)" {
+	ipc-shmcount create "$C"
+	local pids=() i
+	for i in 1 2 3 4; do
+		ipc-shmcount incr -n 200000 "$C" >/dev/null &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 800000 ]
+	# decr races with incr just as well
+	ipc-shmcount decr -n 100000 "$C" 3 >/dev/null &
+	ipc-shmcount incr -n 100000 "$C" 2 >/dev/null
+	wait
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 700000 ]
+}
+
+@test "many one-shot processes lose no update; racing -c creators agree" {
+	local i
+	for i in 1 2 3 4; do
+		(for j in $(seq 40); do ipc-shmcount incr -c "$C" >/dev/null || exit 1; done) &
+	done
+	for i in 1 2 3 4; do wait -n; done
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 160 ]
+}
+
+@test "racing create -x: exactly one wins, nobody sees a half-made counter" {
+	local i ok=0
+	for i in $(seq 8); do
+		(ipc-shmcount create -x -i 77 "$C" 2>/dev/null && echo won) >>wins &
+		(ipc-shmcount get "$C" 2>err.$i || grep -q "no such counter" err.$i ||
+			echo "bad read: $(cat err.$i)") >>reads &
+	done
+	wait
+	[ "$(grep -c won wins)" = 1 ]
+	[ -z "$(grep -v '^77$' reads)" ]
+}
+
+@test "overflow past the int64 range is exit 1 and leaves the value" {
+	ipc-shmcount create -i 9223372036854775806 "$C"
+	run -1 --separate-stderr ipc-shmcount incr -n 3 "$C"
+	[[ "$stderr" == *overflow* ]]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 9223372036854775807 ]
+	run -1 --separate-stderr ipc-shmcount incr "$C"
+	[[ "$stderr" == *overflow* ]]
+	[ "$(field 16 q)" = 9223372036854775807 ]
+	ipc-shmcount set "$C" -9223372036854775807
+	run -1 ipc-shmcount decr "$C" 2
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = -9223372036854775807 ]
+	# subtracting INT64_MIN: 2^63 more, fine from a negative value only
+	run -0 ipc-shmcount decr "$C" -9223372036854775808
+	[ "$output" = 1 ]
+	run -1 ipc-shmcount decr "$C" -9223372036854775808
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 1 ]
+}
+
+@test "bad numbers are usage errors (exit 2) and change nothing" {
+	ipc-shmcount create -i 5 "$C"
+	local v
+	for v in 9223372036854775808 -9223372036854775809 1e3 " 5" 0x10 "" 5abc +5 05 -; do
+		run -2 --separate-stderr ipc-shmcount set "$C" "$v"
+		[[ "$stderr" == *"ipc-shmcount: value:"* ]]
+		run -2 ipc-shmcount incr "$C" "$v"
+		run -2 ipc-shmcount cas "$C" 5 "$v"
+		run -2 ipc-shmcount cas "$C" "$v" 6
+		run -2 ipc-shmcount wait -t 0 "$C" --ge "$v"
+		run -2 ipc-shmcount create -i "$v" "$D"
+	done
+	for v in 0 -1 abc 1.5; do
+		run -2 ipc-shmcount incr -n "$v" "$C"
+	done
+	run -2 ipc-shmcount wait -t 1x "$C" --ge 0
+	run -2 ipc-shmcount create --mode 999 "$D"
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 5 ]
+	[ ! -e "/dev/shm/$D" ]
+}
+
+@test "bad names, operands and options are usage errors (exit 2)" {
+	local n long
+	long=$(printf 'x%.0s' $(seq 256))
+	for n in "" / a/b /a/b . .. /.. "$long"; do
+		run -2 --separate-stderr ipc-shmcount create "$n"
+		[[ "$stderr" == *"ipc-shmcount: name:"* ]]
+		run -2 ipc-shmcount get "$n"
+		run -2 ipc-shmcount rm "$n"
+	done
+	run -2 ipc-shmcount get
+	run -2 ipc-shmcount get a b
+	run -2 ipc-shmcount cas a 1
+	run -2 --separate-stderr ipc-shmcount wait "$C" --gt 1
+	[[ "$stderr" == *"--gt"* ]]
+	run -2 ipc-shmcount wait "$C" --ge
+	run -2 --separate-stderr ipc-shmcount frob "$C"
+	[[ "$stderr" == *"usage:"* ]]
+	run -2 ipc-shmcount get -x "$C"
+	run -2 ipc-shmcount
+	run -0 ipc-shmcount incr --help
+	[[ "$output" == *"ipc-shmcount"* ]]
+	[ ! -e "/dev/shm/$C" ]
+}
+
+@test "foreign objects (size 0, 3, 1 MiB, wrong magic or version) are refused and left untouched" {
+	local size f sum
+	for size in 0 3 1048576 64; do
+		head -c "$size" /dev/urandom >"/dev/shm/$C"
+		sum=$(sha256sum <"/dev/shm/$C")
+		for cmd in "get" "incr" "decr" "set . 5" "cas . 0 1" "wait -t 0 . --ge 0" "create" "incr -c"; do
+			# shellcheck disable=SC2086
+			set -- ${cmd/./$C}
+			[[ "$cmd" == *.* ]] || set -- "$@" "$C"
+			run -1 --separate-stderr ipc-shmcount "$@"
+			[[ "$stderr" == *"/$C: not an ipc-shmcount counter"* ]]
+		done
+		run -1 ipc-shmcount rm "$C"
+		[ "$(sha256sum <"/dev/shm/$C")" = "$sum" ]
+		[ "$(stat -c %s "/dev/shm/$C")" = "$size" ]
+	done
+	# right magic, wrong version
+	python3 -c 'import sys; sys.stdout.buffer.write(b"IPCSHMC\0" + (2).to_bytes(4, sys.byteorder) + bytes(52))' >"/dev/shm/$C"
+	run -1 --separate-stderr ipc-shmcount incr "$C"
+	[[ "$stderr" == *"unknown version"* ]]
+}
+
+@test "a FIFO, a directory or a symbolic link in /dev/shm is refused without blocking" {
+	mkfifo "/dev/shm/$C"
+	run -1 --separate-stderr timeout 5 ipc-shmcount get "$C"
+	[[ "$stderr" == *"not a regular file"* ]]
+	run -0 timeout 5 ipc-shmcount ls
+	[[ "$output" != *"$C"* ]]
+	rm "/dev/shm/$C"
+	mkdir "/dev/shm/$C"
+	run -1 ipc-shmcount get "$C"
+	run -1 ipc-shmcount rm "$C"
+	rmdir "/dev/shm/$C"
+	ipc-shmcount create -i 3 "$D"
+	ln -s "$D" "/dev/shm/$C"
+	run -1 --separate-stderr ipc-shmcount incr "$C"
+	[[ "$stderr" == *"symbolic link"* ]]
+	run -1 ipc-shmcount rm "$C"
+	[ -L "/dev/shm/$C" ]
+	run -0 ipc-shmcount get "$D"
+	[ "$output" = 3 ]
+}
+
+@test "cas swaps only on the expected value, else prints the current one" {
+	ipc-shmcount create -i 10 "$C"
+	run -0 --separate-stderr ipc-shmcount cas "$C" 10 -20
+	[ -z "$output" ]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = -20 ]
+	run -1 --separate-stderr ipc-shmcount cas "$C" 10 30
+	[ "$output" = -20 ]
+	[ -z "$stderr" ]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = -20 ]
+}
+
+@test "wait: condition already true, each operator, -t expiry is 124" {
+	ipc-shmcount create -i 5 "$C"
+	run -0 ipc-shmcount wait "$C" --ge 5
+	run -0 ipc-shmcount wait "$C" --le 5
+	run -0 ipc-shmcount wait "$C" --eq 5
+	run -0 ipc-shmcount wait "$C" --ne 4
+	run -0 ipc-shmcount wait "$C" --ge -5
+	run -124 ipc-shmcount wait -t 0 "$C" --ne 5
+	local t0=$SECONDS
+	run -124 ipc-shmcount wait -t 300ms "$C" --ge 6
+	((SECONDS - t0 < 3))
+	[ "$(field 24 I)" = 0 ]
+}
+
+@test "wait as a barrier: N processes incr then wait --ge N all finish" {
+	ipc-shmcount create "$C"
+	local i pids=()
+	for i in 1 2 3 4 5; do
+		(ipc-shmcount incr "$C" >/dev/null && ipc-shmcount wait -t 20 "$C" --ge 5 && echo "done $i") >>out &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	[ "$(grep -c done out)" = 5 ]
+	[ "$(field 24 I)" = 0 ]
+}
+
+@test "wait wakes on a change at once (futex, not the 1 s safety poll)" {
+	ipc-shmcount create "$C"
+	ipc-shmcount wait -t 20 "$C" --eq 42 &
+	local pid=$!
+	bg_track "$pid"
+	poll_until 10 waiters_at_least 1
+	local t0
+	t0=$(date +%s%N)
+	ipc-shmcount set "$C" 42
+	wait_exit "$pid" 10
+	[ "$status" = 0 ]
+	# woken by FUTEX_WAKE: well under the one-second safety timeout
+	(( ($(date +%s%N) - t0) < 900000000 ))
+	# seq was bumped by the set
+	[ "$(field 12 I)" -ge 1 ]
+}
+
+@test "SIGINT wakes a blocked wait promptly: exit 130, waiter count restored" {
+	ipc-shmcount create "$C"
+	ipc-shmcount wait "$C" --ge 1 &
+	local pid=$!
+	bg_track "$pid"
+	poll_until 10 waiters_at_least 1
+	kill -INT "$pid"
+	wait_exit "$pid" 2
+	[ "$status" = 130 ]
+	[ "$(field 24 I)" = 0 ]
+	ipc-shmcount wait "$C" --ge 1 &
+	pid=$!
+	bg_track "$pid"
+	poll_until 10 waiters_at_least 1
+	kill -TERM "$pid"
+	wait_exit "$pid" 2
+	[ "$status" = 143 ]
+}
+
+@test "ls lists our counters only, sorted, and --json" {
+	ipc-shmcount create -i -3 "$C"
+	ipc-shmcount create -i 9 "$D"
+	head -c 64 /dev/zero >"/dev/shm/$C.x"
+	mkfifo "/dev/shm/$D.fifo"
+	run -0 timeout 5 ipc-shmcount ls
+	rm -f "/dev/shm/$C.x" "/dev/shm/$D.fifo"
+	[[ "$output" == *"/$C"$'\t'"-3"* ]]
+	[[ "$output" == *"/$D"$'\t'"9"* ]]
+	[[ "$output" != *"$C.x"* ]]
+	[[ "$output" != *"$D.fifo"* ]]
+	run -0 ipc-shmcount ls --json
+	python3 -c 'import json, sys
+v = {d["name"]: d["value"] for d in json.loads(sys.stdin.read())}
+assert v["/" + sys.argv[1]] == -3 and v["/" + sys.argv[2]] == 9, v' "$C" "$D" <<<"$output"
+	run -2 ipc-shmcount ls extra
+}
+
+@test "python3 reads and changes the counter through the documented layout" {
+	ipc-shmcount create -i 1234 "$C"
+	run -0 python3 -c 'import mmap, os, struct, sys
+m = mmap.mmap(os.open("/dev/shm/" + sys.argv[1], os.O_RDWR), 64)
+magic, ver, seq, val, waiters = struct.unpack_from("=8sIIqI", m, 0)
+assert magic == b"IPCSHMC\0" and ver == 1 and waiters == 0, (magic, ver, waiters)
+assert m[28:64] == bytes(36)
+print(val)
+struct.pack_into("=q", m, 16, -77)' "$C"
+	[ "$output" = 1234 ]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = -77 ]
+	ipc-shmcount incr "$C" 7
+	[ "$(field 16 q)" = -70 ]
+}
+
+@test "a counter owned by another user is refused without --shared" {
+	skip_unless_root
+	ipc-shmcount create -i 4 "$C"
+	chown nobody "/dev/shm/$C"
+	run -1 --separate-stderr ipc-shmcount incr "$C"
+	[[ "$stderr" == *"owned by nobody"* ]]
+	[[ "$stderr" == *"--shared"* ]]
+	run -1 ipc-shmcount get "$C"
+	run -0 ipc-shmcount get --shared "$C"
+	[ "$output" = 4 ]
+	run -0 ipc-shmcount incr --shared "$C"
+	[ "$output" = 5 ]
+	# nobody may use root's counter (root is trusted), if the mode lets it
+	ipc-shmcount create --mode 0666 -i 8 "$D"
+	run -0 as_nobody "$IPC_BIN/ipc-shmcount" incr "$D"
+	[ "$output" = 9 ]
+	# nobody's own default counter is 0600: root's tool refuses it
+	run -0 as_nobody "$IPC_BIN/ipc-shmcount" create "$C.n"
+	run -1 ipc-shmcount get "$C.n"
+	rm -f "/dev/shm/$C.n"
+}
+
+@test "a counter truncated under a running incr -n: exit 1 with a message" {
+	ipc-shmcount create "$C"
+	ipc-shmcount incr -n 1000000000000 "$C" >out 2>err &
+	local pid=$!
+	bg_track "$pid"
+	poll_until 10 value_above 0
+	truncate -s 0 "/dev/shm/$C"
+	wait_exit "$pid" 10
+	[ "$status" = 1 ]
+	grep -q "ipc-shmcount: /$C: the counter was truncated under us (SIGBUS)" err
+	[ ! -s out ]
+}
+
+@test "rm removes counters and leaves anything else alone" {
+	ipc-shmcount create "$C"
+	echo data >"/dev/shm/$D"
+	run -1 --separate-stderr ipc-shmcount rm "$C" "$D" "$C.none"
+	[[ "$stderr" == *"/$D: not an ipc-shmcount counter"* ]]
+	[[ "$stderr" == *"/$C.none: no such counter"* ]]
+	[ ! -e "/dev/shm/$C" ]
+	[ "$(cat "/dev/shm/$D")" = data ]
+	run -0 ipc-shmcount create "$C"
+	run -0 ipc-shmcount rm "/$C"
+	[ ! -e "/dev/shm/$C" ]
+}
+
+@test "a full /dev/shm is exit 1 (ENOSPC from posix_fallocate), never SIGBUS" {
+	skip_unless_root
+	unshare -m true 2>/dev/null || skip "needs unshare -m"
+	run -1 --separate-stderr unshare -m sh -c '
+		mount -t tmpfs -o size=4k tmpfs /dev/shm || exit 9
+		head -c 4096 /dev/zero >/dev/shm/fill 2>/dev/null
+		exec ipc-shmcount create x'
+	[[ "$stderr" == *"No space left on device"* ]]
+}
