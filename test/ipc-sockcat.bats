@@ -370,3 +370,74 @@ assert d == want, d[:100]'
 	wait_exit $pid 3
 	[ "$status" = 143 ]
 }
+
+@test "a name that does not resolve for the family: exit 1, no DNS needed" {
+	run -1 --separate-stderr ipc-sockcat -d 'tcp4:[::1]:80'
+	[[ "$stderr" == "ipc-sockcat: cannot resolve '::1': "* ]]
+}
+
+@test "stdout opened for append (no splice there) still gets every byte" {
+	pyserve 'c.sendall(b"z" * 3000000); c.close()'
+	echo pre >out
+	ipc-sockcat -d "$srv_addr" >>out
+	[ "$(wc -c <out)" = 3000004 ]
+	[ "$(head -n 1 out)" = pre ]
+}
+
+@test "SIGINT while waiting for a connect that never completes: 130" {
+	cat >full.py <<-'EOF'
+	import os, socket, time
+	s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+	held = []
+	for i in range(8):
+	    c = socket.socket(); c.setblocking(False)
+	    try: c.connect(s.getsockname())
+	    except BlockingIOError: pass
+	    held.append(c)
+	os.write(3, b"127.0.0.1:%d\n" % s.getsockname()[1]); os.close(3)
+	time.sleep(60)
+	EOF
+	serve_bg python3 full.py
+	ipc-sockcat -v -d "$srv_addr" 2>err &
+	pid=$!
+	bg_track $pid
+	poll_until 5 grep -q connecting err
+	kill -INT $pid
+	wait_exit $pid 3
+	[ "$status" = 130 ]
+}
+
+# ipc-sockserve, where it is built beside us: the two tools paired.
+sockserve() {
+	local d
+	for d in "$IPC_BIN" "$BATS_TEST_DIRNAME/../build-sockserve/bin" \
+	    "$BATS_TEST_DIRNAME/../build/bin"; do
+		[ -x "$d/ipc-sockserve" ] && { echo "$d/ipc-sockserve"; return; }
+	done
+	return 1
+}
+
+@test "paired with ipc-sockserve -1: 5 MB arrive byte-exact" {
+	srv=$(sockserve) || skip "ipc-sockserve is not built"
+	head -c 5000000 /dev/urandom >in
+	serve_bg "$srv" -1 -r 3 127.0.0.1:0
+	ipc-sockcat "$srv_addr" <in
+	wait_exit "$srv_pid" 10
+	[ "$status" = 0 ]
+	cmp in "$srv_out"
+}
+
+@test "paired with ipc-sockserve exec mode: sort answers after our half-close" {
+	srv=$(sockserve) || skip "ipc-sockserve is not built"
+	serve_bg "$srv" -1 -r 3 "unix:$BATS_TEST_TMPDIR/sort.sock" -- sort
+	run -0 ipc-sockcat "$srv_addr" < <(printf 'c\nb\na\n')
+	[ "$output" = "$(printf 'a\nb\nc')" ]
+}
+
+@test "a peer that closes before all of stdin was sent: exit 1 with counts" {
+	pyserve 'c.recv(10); c.sendall(b"enough\n"); c.close()'
+	head -c 5000000 /dev/zero >in
+	run -1 --separate-stderr ipc-sockcat "$srv_addr" <in
+	[[ "$stderr" =~ ^ipc-sockcat:\ 127.0.0.1:[0-9]+:\ .*\(sent\ [0-9]+\ bytes,\ received\ [0-9]+\)$ ]]
+	[[ "$stderr" != *"sent 5000000 bytes"* ]]
+}
