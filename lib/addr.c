@@ -78,10 +78,12 @@ addr_hostport(const char *s, struct addr *a, bool server, const char *whole)
 		if (rb == NULL || rb[1] != ':')
 			errx(EXIT_USAGE, "%s: expected [IPV6]:PORT", whole);
 		hl = (size_t)(rb - s - 1);
-		memcpy(a->host, s + 1, hl < sizeof a->host ? hl : 0);
-		port = rb + 2;
 		if (hl == 0)
 			errx(EXIT_USAGE, "%s: empty IPv6 address", whole);
+		if (hl >= sizeof a->host)
+			errx(EXIT_USAGE, "%s: host name too long", whole);
+		memcpy(a->host, s + 1, hl);
+		port = rb + 2;
 	} else if ((colon = strrchr(s, ':')) != NULL) {
 		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
 			errx(EXIT_USAGE, "%s: an IPv6 address needs brackets: "

@@ -102,7 +102,8 @@ open("got", "wb").write(readall()); t.join(); c.close()'
 @test "bad ports and malformed addresses are usage errors (2)" {
 	for a in 127.0.0.1:70000 127.0.0.1:abc 127.0.0.1:010 127.0.0.1:-5 \
 	    127.0.0.1:0 127.0.0.1:0x50 '127.0.0.1:80 ' 127.0.0.1: ::1:80 \
-	    'tcp:[::1]' '*:80' ''; do
+	    'tcp:[::1]' '[]:80' '[::1]80' '*:80' '' \
+	    "[$(printf 'a%.0s' {1..300})]:80" "$(printf 'a%.0s' {1..300}):80"; do
 		run -2 --separate-stderr ipc-sockcat -d "$a"
 		[[ "$stderr" == "ipc-sockcat: "* ]]
 		[ -z "$output" ]
