@@ -240,6 +240,12 @@ f.write(data.upper())
 	[ "$(cut -f1 out | sort -u | wc -l)" -ge 2 ]
 }
 
+@test "a short input is spread over the ready workers, not all given to one" {
+	seq 40 >in
+	run -0 bash -c 'ipc-spawnpipe -j 4 --tag -- cat <in | cut -f1 | sort -u | wc -l'
+	[ "$output" = 4 ]
+}
+
 @test "a slow worker does not stall the others" {
 	BATS_TEST_TIMEOUT=30
 	seq 100000 >in
