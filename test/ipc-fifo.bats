@@ -1,0 +1,410 @@
+#!/usr/bin/env bats
+# ipc-fifo: make, read, write, rm, against coreutils mkfifo/cat and bash
+# redirections as peers.
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load helper
+	cd "$BATS_TEST_TMPDIR"
+	f=$BATS_TEST_TMPDIR/$(uniq_name fifo)
+}
+
+teardown() {
+	kill_servers
+	rm -f "$f"
+}
+
+# in_syscall PID NR: PID is asleep inside system call NR (x86_64: openat
+# 257, read 0, write 1, splice 275, tee 276).
+in_syscall() {
+	local nr rest state
+	read -r nr rest <"/proc/$1/syscall" 2>/dev/null || return 1
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[ "$nr" = "$2" ] && [ "$state" = S ]
+}
+
+# cpu_ticks PID: user + system clock ticks PID has used so far.
+cpu_ticks() {
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# bg COMMAND...: runs COMMAND in the background (away from bats' fd 3),
+# sets $bg_pid, and has it killed in teardown.
+bg() {
+	# <&0: an async command's stdin would otherwise be /dev/null.
+	"$@" 3>&- <&0 &
+	bg_pid=$!
+	bg_track "$bg_pid"
+}
+
+# ---- make, rm ----
+
+@test "make: mode 0600 by default, where mkfifo(1) gives 0644" {
+	umask 022
+	run -0 ipc-fifo make "$f" "$f.2"
+	[ -p "$f" ] && [ -p "$f.2" ]
+	[ "$(stat -c %a "$f")" = 600 ]
+	[ "$(stat -c %a "$f.2")" = 600 ]
+	mkfifo "$f.3"
+	[ "$(stat -c %a "$f.3")" = 644 ]
+	rm -f "$f.2" "$f.3"
+}
+
+@test "make --mode is exact whatever the umask, as mkfifo -m is" {
+	umask 077
+	run -0 ipc-fifo make --mode 0664 "$f"
+	mkfifo -m 0664 "$f.ref"
+	[ "$(stat -c %a "$f")" = 664 ]
+	[ "$(stat -c %a "$f.ref")" = 664 ]
+	rm -f "$f.ref"
+}
+
+@test "make: an existing FIFO is an error unless -p; any other file always" {
+	mkfifo "$f"
+	run -1 --separate-stderr ipc-fifo make "$f"
+	[[ "$stderr" == *"already exists"* ]]
+	run -0 ipc-fifo make -p "$f"
+	echo data >"$f.reg"
+	run -1 --separate-stderr ipc-fifo make -p "$f.reg"
+	[[ "$stderr" == *"$f.reg: exists and is a regular file"* ]]
+	[ "$(cat "$f.reg")" = data ]
+	rm -f "$f.reg"
+}
+
+@test "make: bad modes are usage errors" {
+	run -2 ipc-fifo make --mode 999 "$f"
+	run -2 ipc-fifo make --mode 4755 "$f"
+	run -2 ipc-fifo make --mode '' "$f"
+	[ ! -e "$f" ]
+}
+
+@test "rm removes FIFOs and nothing else" {
+	mkfifo "$f"
+	echo keep >"$f.reg"
+	mkdir "$f.dir"
+	mkfifo "$f.target"
+	ln -s "$f.target" "$f.lnk"
+	run -0 ipc-fifo rm "$f"
+	[ ! -e "$f" ]
+	run -1 --separate-stderr ipc-fifo rm "$f.reg" "$f.dir" "$f.lnk"
+	[[ "$stderr" == *"$f.reg: is a regular file, not a FIFO"* ]]
+	[[ "$stderr" == *"$f.dir: is a directory"* ]]
+	[[ "$stderr" == *"$f.lnk: is a symbolic link"* ]]
+	[ "$(cat "$f.reg")" = keep ] && [ -d "$f.dir" ] && [ -L "$f.lnk" ] && [ -p "$f.target" ]
+	rm -rf "$f.reg" "$f.dir" "$f.lnk" "$f.target"
+}
+
+# ---- every verb refuses what is not a FIFO of ours ----
+
+@test "read and write refuse a regular file, a directory, a socket, a device" {
+	printf 'precious\n' >"$f.reg"
+	mkdir "$f.dir"
+	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' s.sock
+	for p in "$f.reg" "$f.dir" s.sock /dev/null; do
+		run -1 --separate-stderr ipc-fifo write -t 1 -m evil "$p"
+		[[ "$stderr" == *"not a FIFO"* ]]
+		run -1 --separate-stderr ipc-fifo read -t 1 "$p"
+		[[ "$stderr" == *"not a FIFO"* ]]
+		[ -z "$output" ]
+	done
+	[ "$(cat "$f.reg")" = precious ]
+	# -c does not turn an existing file into a FIFO either.
+	run -1 ipc-fifo write -c -m evil "$f.reg"
+	[ "$(cat "$f.reg")" = precious ]
+	rm -rf "$f.reg" "$f.dir" s.sock
+}
+
+@test "a symlink planted to /etc/passwd or a regular file is refused and untouched" {
+	before=$(sha256sum /etc/passwd)
+	ln -s /etc/passwd "$f"
+	run -1 --separate-stderr ipc-fifo write -t 1 -m 'evil::0:0::/:/bin/sh' "$f"
+	[[ "$stderr" == *"symbolic link, not followed without --follow"* ]]
+	run -1 ipc-fifo read -t 1 "$f"
+	run -1 ipc-fifo write -c -t 1 -m evil "$f"
+	# Even when asked to follow, the target is no FIFO.
+	run -1 --separate-stderr ipc-fifo write --follow -t 1 -m evil "$f"
+	[[ "$stderr" == *"is a regular file, not a FIFO"* ]]
+	[ "$(sha256sum /etc/passwd)" = "$before" ]
+	rm -f "$f"
+	echo secret >"$f.target"
+	ln -s "$f.target" "$f"
+	run -1 ipc-fifo write -m evil "$f"
+	[ "$(cat "$f.target")" = secret ]
+	rm -f "$f.target"
+}
+
+@test "a symlink to a FIFO is followed only with --follow" {
+	mkfifo "$f.target"
+	ln -s "$f.target" "$f"
+	run -1 ipc-fifo write -t 0 -m x "$f"
+	bg cat "$f.target"
+	run -0 ipc-fifo write --follow -t 5 -m through "$f"
+	wait_exit "$bg_pid" 5
+	rm -f "$f.target"
+}
+
+@test "a FIFO of another user is refused unless --shared" {
+	skip_unless_root
+	mkfifo "$f"
+	chown nobody "$f"
+	run -1 --separate-stderr ipc-fifo read -t 0 "$f"
+	[[ "$stderr" == *"owned by nobody"*"--shared"* ]]
+	run -1 ipc-fifo write -t 0 -m x "$f"
+	# --shared gets past the check: no writer came, a timeout.
+	run -124 ipc-fifo read --shared -t 0 "$f"
+}
+
+@test "a missing FIFO is an error without -c" {
+	run -1 --separate-stderr ipc-fifo read -t 1 "$f"
+	[[ "$stderr" == *"$f: No such file or directory"* ]]
+	run -1 ipc-fifo write -t 1 -m x "$f"
+	[ ! -e "$f" ]
+}
+
+# ---- read ----
+
+@test "read copies what a bash redirection and cat write" {
+	ipc-fifo make "$f"
+	bg ipc-fifo read -t 10 "$f" >out
+	echo 'hello from bash' >"$f"
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat out)" = 'hello from bash' ]
+	bg ipc-fifo read -t 10 "$f" >out
+	printf 'a\nb\n' | cat >"$f"
+	wait_exit "$bg_pid" 5
+	[ "$(cat out)" = "$(printf 'a\nb')" ]
+}
+
+@test "read -k goes on across writers; SIGTERM ends it with 143" {
+	mkfifo "$f"
+	bg ipc-fifo read -k "$f" >out
+	echo one >"$f"
+	ipc-fifo write -m two "$f"
+	printf 'three\n' | ipc-fifo write "$f"
+	poll_until 5 grep -qx three out
+	[ "$(cat out)" = "$(printf 'one\ntwo\nthree')" ]
+	kill -TERM "$bg_pid"
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 143 ]
+}
+
+@test "an idle read -k uses no CPU after the last writer left" {
+	mkfifo "$f"
+	bg ipc-fifo read -k "$f" >out
+	ipc-fifo write -m gone "$f"
+	poll_until 5 grep -qx gone out
+	# No writer left: the reader must be asleep in splice, not spinning.
+	poll_until 5 in_syscall "$bg_pid" 275
+	t0=$(cpu_ticks "$bg_pid")
+	# A bounded one-second operation of our own as the idle interval.
+	run -124 ipc-fifo read -c -t 1s "$f.idle"
+	[ ! -e "$f.idle" ]
+	t1=$(cpu_ticks "$bg_pid")
+	echo "ticks used while idle: $((t1 - t0))"
+	[ $((t1 - t0)) -le 2 ]
+	in_syscall "$bg_pid" 275
+	# And it still works.
+	ipc-fifo write -m again "$f"
+	poll_until 5 grep -qx again out
+}
+
+@test "read -n consumes exactly COUNT lines; the rest stays for the next reader" {
+	mkfifo "$f"
+	exec {hold}<>"$f"   # bash keeps the FIFO open, as a writer would
+	printf '1\n2\n3\n4\n5' >&"$hold"
+	run -0 ipc-fifo read -n 2 "$f"
+	[ "$output" = "$(printf '1\n2')" ]
+	run -0 ipc-fifo read -n 1 "$f"
+	[ "$output" = 3 ]
+	printf '\n6\n' >&"$hold"
+	# What the earlier readers left is still there, in order.
+	run -0 ipc-fifo read -n 3 "$f"
+	[ "$output" = "$(printf '4\n5\n6')" ]
+	exec {hold}>&-
+}
+
+@test "read -n with a line far larger than a pipe" {
+	BATS_TEST_TIMEOUT=20
+	mkfifo "$f"
+	head -c 200000 /dev/zero | tr '\0' x >big
+	{ cat big; printf '\nafter\nrest\n'; } >src
+	exec {hold}<>"$f"
+	bg ipc-fifo write "$f" <src
+	ipc-fifo read -n 2 "$f" >out
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 0 ]
+	{ cat big; printf '\nafter\n'; } | cmp - out
+	run -0 ipc-fifo read -n 1 "$f"
+	[ "$output" = rest ]
+	exec {hold}>&-
+}
+
+@test "read -k -n COUNT waits across writers for COUNT lines" {
+	mkfifo "$f"
+	bg ipc-fifo read -k -n 3 "$f" >out
+	for w in a b c; do echo "$w" >"$f"; done
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat out)" = "$(printf 'a\nb\nc')" ]
+}
+
+@test "-t bounds the wait for the other end: 124 for read and for write" {
+	mkfifo "$f"
+	start=$SECONDS
+	run -124 --separate-stderr ipc-fifo read -t 300ms "$f"
+	[[ "$stderr" == *"no writer came"* ]]
+	run -124 --separate-stderr ipc-fifo write -t 300ms -m x "$f"
+	[[ "$stderr" == *"no reader came"* ]]
+	run -124 ipc-fifo write -t 0 -m x "$f"
+	run -124 ipc-fifo read -t 0 "$f"
+	[ $((SECONDS - start)) -le 3 ]
+	# In time: the other end is there.
+	bg cat "$f"
+	run -0 ipc-fifo write -t 5 -m x "$f"
+}
+
+# ---- write ----
+
+@test "write -m and stdin reach cat; write waits in open(2), not polling" {
+	mkfifo "$f"
+	bg ipc-fifo write -m 'hello world' "$f"
+	# Asleep in openat until a reader comes: no retry loop on ENXIO.
+	poll_until 5 in_syscall "$bg_pid" 257
+	run -0 cat "$f"
+	[ "$output" = 'hello world' ]
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 0 ]
+	bg cat "$f" >out
+	printf 'x\ny\n' | ipc-fifo write "$f"
+	wait_exit "$bg_pid" 5
+	[ "$(cat out)" = "$(printf 'x\ny')" ]
+}
+
+@test "binary data passes intact: cmp of 100 MB, lines and --raw" {
+	head -c 100000000 /dev/urandom >src
+	ipc-fifo make "$f"
+	bg ipc-fifo read "$f" >out
+	ipc-fifo write "$f" <src
+	wait_exit "$bg_pid" 20
+	[ "$status" -eq 0 ]
+	cmp src out
+	bg cat "$f" >out
+	ipc-fifo write -r "$f" <src
+	wait_exit "$bg_pid" 20
+	cmp src out
+	rm -f src out
+}
+
+@test "concurrent writers never interleave lines (4 x 2000 lines up to PIPE_BUF)" {
+	BATS_TEST_TIMEOUT=40
+	mkfifo "$f"
+	for w in 0 1 2 3; do
+		awk -v w=$w 'BEGIN { pad = w; while (length(pad) < 3000) pad = pad pad
+			for (n = 0; n < 2000; n++)
+				printf "w%d-%d:%s:end\n", w, n,
+				    substr(pad, 1, (n * 37 + w * 11) % 3000) }' >"in.$w"
+	done
+	bg ipc-fifo read -k -n 8000 "$f" >out
+	reader=$bg_pid
+	pids=()
+	for w in 0 1 2 3; do
+		ipc-fifo write "$f" <"in.$w" 3>&- &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	wait_exit "$reader" 20
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <out)" -eq 8000 ]
+	# Every line whole: its padding is its writer's digit, of the
+	# length its number gives, and it ends in "end".
+	run -0 awk -F: '{ if (NF != 3 || $1 !~ /^w[0-3]-[0-9]+$/ || $3 != "end") { bad++; next }
+		w = substr($1, 2, 1); n = substr($1, 4)
+		if (length($2) != (n * 37 + w * 11) % 3000 || $2 ~ "[^" w "]") bad++ }
+		END { print bad + 0 }' out
+	[ "$output" = 0 ]
+	for w in 0 1 2 3; do
+		[ "$(grep -c "^w$w-" out)" -eq 2000 ]
+		# Each writer's lines arrive in its order.
+		diff <(grep "^w$w-" out) "in.$w"
+	done
+}
+
+@test "a reader leaving mid-stream: exit 1 with the bytes delivered" {
+	head -c 1000000 /dev/zero | tr '\0' 'z' | fold -w 99 >src
+	mkfifo "$f"
+	for mode in "" -r; do
+		bg head -c 1000 "$f"
+		run -1 --separate-stderr ipc-fifo write $mode "$f" <src
+		[[ "$stderr" =~ "reader went away after "[0-9]+" bytes" ]]
+		wait_exit "$bg_pid" 5
+	done
+}
+
+@test "SIGTERM and SIGINT while blocked in open: 143/130, the -c FIFO removed" {
+	bg ipc-fifo read -c "$f"
+	poll_until 5 in_syscall "$bg_pid" 257
+	[ -p "$f" ]
+	[ "$(stat -c %a "$f")" = 600 ]
+	kill -TERM "$bg_pid"
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 143 ]
+	[ ! -e "$f" ]
+	bg ipc-fifo write -c -m x "$f"
+	poll_until 5 in_syscall "$bg_pid" 257
+	kill -INT "$bg_pid"
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 130 ]
+	[ ! -e "$f" ]
+}
+
+@test "-c removes what it made on normal exit, on error, on timeout" {
+	bg ipc-fifo read -c "$f" >out
+	poll_until 5 test -p "$f"
+	ipc-fifo write -m msg "$f"
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 0 ] && [ "$(cat out)" = msg ] && [ ! -e "$f" ]
+	run -124 ipc-fifo write -c -t 200ms -m x "$f"
+	[ ! -e "$f" ]
+	head -c 1000000 /dev/zero >src
+	bg ipc-fifo write -c -r "$f" <src
+	poll_until 5 test -p "$f"
+	head -c 10 "$f" >/dev/null
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 1 ]
+	[ ! -e "$f" ]
+}
+
+@test "-c keeps a FIFO it did not make, and one replaced since" {
+	mkfifo "$f"
+	run -124 ipc-fifo read -c -t 100ms "$f"
+	[ -p "$f" ]
+	rm -f "$f"
+	bg ipc-fifo read -c "$f"
+	poll_until 5 in_syscall "$bg_pid" 257
+	# Someone replaces the path meanwhile: that one is not ours.
+	mv "$f" "$f.old"
+	mkfifo "$f"
+	ino=$(stat -c %i "$f")
+	kill -TERM "$bg_pid"
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 143 ]
+	[ -p "$f" ] && [ "$(stat -c %i "$f")" = "$ino" ]
+	[ -p "$f.old" ]
+	rm -f "$f.old"
+}
+
+@test "usage errors exit 2" {
+	run -2 ipc-fifo
+	run -2 ipc-fifo frobnicate "$f"
+	run -2 ipc-fifo read "$f" "$f.2"
+	run -2 ipc-fifo read -n 0 "$f"
+	run -2 ipc-fifo read -n 12abc "$f"
+	run -2 ipc-fifo read -t soon "$f"
+	run -2 ipc-fifo write -k "$f"
+	run -2 ipc-fifo make --follow "$f"
+	run -2 --separate-stderr ipc-fifo rm --shared "$f"
+	[[ "$stderr" == *usage:* ]]
+	run -0 ipc-fifo read --help
+	[[ "$output" == *"ipc-fifo write"* ]]
+}
