@@ -457,3 +457,44 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	run -0 ipc-mq --version
 	[[ "$output" =~ ^ipc-mq\ [0-9] ]]
 }
+
+@test "two producers, one consumer: every message once, each producer's in order" {
+	q=$(newq)
+	ipc-mq create "$q"
+	seq 1 2000 | ipc-mq send "$q" &
+	p1=$!
+	seq 2001 4000 | ipc-mq send "$q" &
+	p2=$!
+	bg_track $p1
+	bg_track $p2
+	run -0 ipc-mq recv -n 4000 "$q"
+	wait $p1
+	wait $p2
+	[ "$(printf '%s\n' "$output" | sort -n | uniq | wc -l)" = 4000 ]
+	[ "$(printf '%s\n' "$output" | awk '$1 <= 2000' | sort -nc && echo ok)" = ok ]
+	[ "$(printf '%s\n' "$output" | awk '$1 > 2000' | sort -nc && echo ok)" = ok ]
+	[ "$(curmsgs "$q")" = 0 ]
+}
+
+@test "recv -- COMMAND: the queue's descriptor does not reach the command" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" x
+	want=$(sh -c 'ls /proc/self/fd' </dev/null | wc -l)
+	run -0 ipc-mq recv "$q" -- sh -c 'ls /proc/self/fd'
+	[ "$(printf '%s\n' "$output" | wc -l)" = "$want" ]
+}
+
+@test "SIGTERM while following: 143, what was printed stays printed" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" a b
+	ipc-mq recv -f "$q" >out &
+	pid=$!
+	bg_track $pid
+	poll_until 5 in_syscall $pid 271   # ppoll: the queue is empty again
+	kill -TERM $pid
+	wait_exit $pid 3
+	[ "$status" = 143 ]
+	[ "$(cat out)" = $'a\nb' ]
+}
