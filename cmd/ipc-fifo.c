@@ -349,6 +349,13 @@ cmd_read(void)
 
 static uint64_t sent;  /* bytes the FIFO took */
 
+static noreturn void
+reader_gone(void)
+{
+	errx(EXIT_FAIL, "%s: the reader went away after %llu bytes", path,
+	    (unsigned long long)sent);
+}
+
 /* One write(2) of a packet; a write of up to PIPE_BUF bytes is atomic. */
 static void
 put(int fd, const char *p, size_t len)
@@ -361,8 +368,7 @@ put(int fd, const char *p, size_t len)
 				continue;
 			}
 			if (errno == EPIPE)
-				errx(EXIT_FAIL, "%s: the reader went away after "
-				    "%llu bytes", path, (unsigned long long)sent);
+				reader_gone();
 			err(EXIT_FAIL, "%s: after %llu bytes", path,
 			    (unsigned long long)sent);
 		}
@@ -372,12 +378,42 @@ put(int fd, const char *p, size_t len)
 	}
 }
 
+/* A piece of a long line that stdin, a regular file, holds at offset OFF:
+ * splice(2) hands the FIFO references to the file's pages, where write(2)
+ * would copy them a second time. Returns the bytes sent; fewer than LEN
+ * (and splicing off for good) where the file system cannot splice. */
+static size_t
+put_spliced(int fd, off_t off, size_t len)
+{
+	static bool cannot;
+	size_t done = 0;
+
+	while (!cannot && done < len) {
+		ssize_t n = splice(STDIN_FILENO, &off, fd, NULL, len - done,
+		    SPLICE_F_MORE);
+		if (n > 0) {
+			sent += (uint64_t)n;
+			done += (size_t)n;
+		} else if (n == -1 && errno == EINTR)
+			sig_check();
+		else if (n == -1 && errno == EPIPE)
+			reader_gone();
+		else if (n == 0 || errno == EINVAL || errno == ENOSYS)
+			cannot = true;  /* the rest is copied from the buffer */
+		else
+			err(EXIT_FAIL, "%s: after %llu bytes", path,
+			    (unsigned long long)sent);
+	}
+	return done;
+}
+
 /* Writes the lines of BUF: as many whole lines as fit in PIPE_BUF bytes
  * per write (atomic between writers). A line longer than PIPE_BUF cannot
- * be atomic: it goes out in large pieces, on its own. A short incomplete
- * line at the end waits for more input unless EOF. Returns bytes used. */
+ * be atomic: it goes out in large pieces, on its own (spliced from stdin
+ * when BASE, the file offset of BUF, is not -1). A short incomplete line
+ * at the end waits for more input unless EOF. Returns bytes used. */
 static size_t
-pack_out(int fd, const char *buf, size_t len, bool eof)
+pack_out(int fd, const char *buf, size_t len, bool eof, off_t base)
 {
 	static bool in_long;  /* a piece of the current line went out */
 	size_t pos = 0;
@@ -396,7 +432,10 @@ pack_out(int fd, const char *buf, size_t len, bool eof)
 			    left - lim);
 			n = e ? (size_t)(e - (buf + pos)) + 1 : left;
 		}
-		put(fd, buf + pos, n);
+		size_t done = 0;
+		if (base != -1 && n > PIPE_BUF)
+			done = put_spliced(fd, base + (off_t)pos, n);
+		put(fd, buf + pos + done, n - done);
 		in_long = buf[pos + n - 1] != '\n';
 		pos += n;
 	}
@@ -408,15 +447,21 @@ write_lines(int fd)
 {
 	char *buf = malloc(WRITE_BUFSZ);
 	size_t len = 0;
+	struct stat st;
+	off_t base = -1;  /* file offset of buf[0] when stdin is a file */
 
 	if (buf == NULL)
 		err(EXIT_FAIL, "malloc");
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		base = lseek(STDIN_FILENO, 0, SEEK_CUR);
 	for (;;) {
 		ssize_t n = io_read(STDIN_FILENO, buf + len, WRITE_BUFSZ - len);
 		if (n == -1)
 			err(EXIT_FAIL, "stdin");
 		len += (size_t)n;
-		size_t used = pack_out(fd, buf, len, n == 0);
+		size_t used = pack_out(fd, buf, len, n == 0, base);
+		if (base != -1)
+			base += (off_t)used;
 		memmove(buf, buf + used, len - used);
 		len -= used;
 		if (n == 0)
@@ -438,7 +483,7 @@ cmd_write(void)
 			err(EXIT_FAIL, "malloc");
 		memcpy(m, message, len);
 		m[len] = '\n';
-		pack_out(fd, m, len + 1, true);
+		pack_out(fd, m, len + 1, true, -1);
 		free(m);
 	} else if (raw) {
 		switch (io_copy(STDIN_FILENO, fd, &n)) {

@@ -289,11 +289,22 @@ bg() {
 	wait_exit "$bg_pid" 20
 	[ "$status" -eq 0 ]
 	cmp src out
+	# From a pipe: the long lines are copied, not spliced from the file.
+	bg ipc-fifo read "$f" >out
+	cat src | ipc-fifo write "$f"
+	wait_exit "$bg_pid" 20
+	cmp src out
 	bg cat "$f" >out
 	ipc-fifo write -r "$f" <src
 	wait_exit "$bg_pid" 20
 	cmp src out
-	rm -f src out
+	# A long line spliced from a file: stdin's offset is respected.
+	head -c 300000 /dev/zero | tr '\0' a >as
+	bg ipc-fifo read "$f" >out
+	{ dd bs=5 count=1 of=/dev/null status=none; ipc-fifo write "$f"; } <as
+	wait_exit "$bg_pid" 10
+	tail -c +6 as | cmp - out
+	rm -f src out as
 }
 
 @test "concurrent writers never interleave lines (4 x 2000 lines up to PIPE_BUF)" {
