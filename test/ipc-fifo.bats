@@ -361,8 +361,9 @@ bg() {
 	wait_exit "$bg_pid" 5
 	[ "$status" -eq 143 ]
 	[ ! -e "$f" ]
-	bg ipc-fifo write -c -m x "$f"
+	bg ipc-fifo write -c --mode 0620 -m x "$f"
 	poll_until 5 in_syscall "$bg_pid" 257
+	[ "$(stat -c %a "$f")" = 620 ]
 	kill -INT "$bg_pid"
 	wait_exit "$bg_pid" 5
 	[ "$status" -eq 130 ]
