@@ -55,7 +55,10 @@
 #ifndef POOL_PIPE_SZ
 #define POOL_PIPE_SZ 0             /* worker input pipes: 0 = the default */
 #endif
-#define POOL_INPUT_HIGH (1 << 20)  /* stdin read ahead of the workers */
+/* stdin is read ahead of the workers only this far: frame_fill moves what
+ * is pending to the front of its buffer, so more would cost a memmove of
+ * it per read. */
+#define POOL_INPUT_HIGH POOL_BATCH
 #define DRAIN_NS (1000000000LL)    /* output idle after the child(ren) exit */
 #define KILL_GRACE_NS (2000000000LL)
 
@@ -163,11 +166,12 @@ take_signal(int *code)
 
 /* After each wake-up: forward signals, run the timeout, reap. */
 static void
-supervise(void)
+supervise(bool drain)
 {
 	int code, s;
 
-	sig_drain();
+	if (drain)
+		sig_drain();
 	if ((s = take_signal(&code)) != 0) {
 		got_sig = s;
 		/* A terminal's signal went to the whole process group, the
@@ -199,7 +203,8 @@ wait_events(struct pollfd *pf, int n, int tmo)
 	pf[0] = (struct pollfd){ .fd = sig_fd(), .events = POLLIN };
 	if (poll(pf, (nfds_t)n, tmo) == -1 && errno != EINTR)
 		err(EXIT_FAIL, "poll");
-	supervise();
+	/* The flags are set by the handlers; the self-pipe only wakes us. */
+	supervise(pf[0].revents != 0);
 }
 
 /* The final status: a timeout gives 124; a child killed by the signal we
@@ -382,8 +387,22 @@ pump_rw(struct pump *p)
 	return false;
 }
 
+/* True if P can move data (or finish) without waiting for poll(2). */
+static bool
+pump_runnable(const struct pump *p)
+{
+	if (p->done)
+		return false;
+	if (p->eof)
+		return p->splice || p->off == p->len || p->out_ready;
+	if (p->splice)
+		return p->in_ready && p->out_ready;
+	return p->off == p->len ? p->in_ready : p->out_ready;
+}
+
 /* Moves what can move now (bounded, so the other direction and signals
- * get their turn). Returns true if it is still runnable. */
+ * get their turn). Returns true if it is still runnable: an EINTR (a
+ * SIGCHLD, say) leaves it so, and the next round must not sleep. */
 static bool
 pump_move(struct pump *p)
 {
@@ -393,9 +412,9 @@ pump_move(struct pump *p)
 			return false;
 		}
 		if (!(p->splice ? pump_splice(p) : pump_rw(p)))
-			return false;
+			break;
 	}
-	return !p->done;
+	return pump_runnable(p);
 }
 
 static int
@@ -486,7 +505,9 @@ run_single(char **argv)
 {
 	struct pump a, b;  /* a: stdin to the child, b: the child to stdout */
 	int to, from;
-	int64_t last = 0;
+	int64_t last = 0;  /* when output last moved after the child exited */
+	uint64_t seen = 0;
+	bool reaped_seen = false;
 
 	single_spawn(argv, &to, &from);
 	pump_init(&a, STDIN_FILENO, to);
@@ -498,30 +519,32 @@ run_single(char **argv)
 	for (;;) {
 		struct pollfd pf[5];
 		int n = 1, tmo = -1;
+		bool ra = pump_move(&a), rb = pump_move(&b);
 
+		if (b.bytes != seen) {
+			seen = b.bytes;
+			last = num_now();
+		}
 		if (kids[0].reaped) {
 			/* Nobody reads stdin any more; its output may still
 			 * be on its way, but a grandchild holding the pipe
 			 * open does not keep us waiting for ever. */
 			pump_stop(&a);
-			if (last == 0)
+			if (last == 0 || !reaped_seen)
 				last = num_now();
+			reaped_seen = true;
 			int64_t left = last + DRAIN_NS - num_now();
 			if (b.done || tstage == 2 || left <= 0)
 				break;
 			tmo = (int)(left / 1000000 + 1);
 		}
-		bool ra = pump_move(&a), rb = pump_move(&b);
 		if (ra || rb)
 			tmo = 0;
 		n = pump_poll(&a, pf, n);
 		n = pump_poll(&b, pf, n);
-		uint64_t before = b.bytes;
 		wait_events(pf, n, tmo);
 		pump_revents(&a, pf);
 		pump_revents(&b, pf);
-		if (b.bytes != before)
-			last = num_now();
 		if (b.done && b.werr && !a.done) {
 			/* stdout is gone: the child's writes fail from now on
 			 * (SIGPIPE), and it needs no more input. */
@@ -625,7 +648,8 @@ worker_report(int w, const char *why)
 {
 	struct worker *k = &wk[w];
 
-	if (k->reported || k->taken == 0)
+	/* Once our own stdout is gone, what workers did is moot. */
+	if (k->reported || k->taken == 0 || out_err != 0)
 		return;
 	k->reported = true;
 	warnx("worker %d %s; %llu message%s it took may not have been handled",
@@ -671,6 +695,26 @@ input_done(void)
 	return rqlen == 0 && (in_failed || (rin.eof && frame_pending(&rin) == 0));
 }
 
+/* Occurrences of D in P[0..LEN), eight bytes at a time: counting the
+ * lines of every batch must cost little next to the workers' work. */
+static size_t
+count_byte(const char *p, size_t len, unsigned char d)
+{
+	const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7f7f7f7f7f7f7f7fULL;
+	size_t n = 0, i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+		memcpy(&x, p + i, 8);
+		x ^= ones * d;  /* bytes equal to D are now zero */
+		uint64_t t = ((x & low7) + low7) | x;
+		n += (size_t)__builtin_popcountll(~t & ~low7);
+	}
+	for (; i < len; i++)
+		n += (unsigned char)p[i] == d;
+	return n;
+}
+
 /* How many bytes of messages one worker gets at once: up to POOL_BATCH
  * (few writes when input abounds), but no more than its share of what
  * is buffered, so a short input is spread over the workers instead of
@@ -707,12 +751,9 @@ batch_delim(size_t *msgs, bool *add_delim)
 		*msgs = 1;
 		return have;
 	}
-	size_t len = (size_t)(e - p) + 1, n = 0;
-	/* A plain loop the compiler vectorises: faster than memchr per
-	 * message for short lines. */
-	for (size_t i = 0; i < len; i++)
-		n += p[i] == d;
-	*msgs = n;
+	size_t len = (size_t)(e - p) + 1;
+
+	*msgs = count_byte(p, len, (unsigned char)d);
 	return len;
 }
 

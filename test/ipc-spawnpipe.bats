@@ -83,6 +83,14 @@ open("in.got", "wb").write(sys.stdin.buffer.read())
 	[ -z "$stderr" ]
 }
 
+@test "a grandchild holding the output open does not keep us waiting" {
+	BATS_TEST_TIMEOUT=20
+	start=$SECONDS
+	run -0 ipc-spawnpipe -- sh -c 'echo a; sleep 6 2>/dev/null & echo b' </dev/null
+	[ "$output" = "$(printf 'a\nb')" ]
+	(( SECONDS - start < 5 ))
+}
+
 @test "exit status is the child's: 0, 42, killed by SIGKILL 137" {
 	run -0 ipc-spawnpipe -- true
 	run -42 ipc-spawnpipe -- sh -c 'exit 42'
@@ -297,6 +305,56 @@ f.write(data.upper())
 	[ "$output" = "$(printf '5:0\tabc,7:0\tde\nfg,2:0\t,')" ]
 	run -1 --separate-stderr bash -c 'printf "3:ab" | ipc-spawnpipe --netstring -- cat'
 	[[ "$stderr" == *stdin* ]]
+}
+
+@test "--len32 pool speaks Python's multiprocessing.connection framing" {
+	BATS_TEST_TIMEOUT=30
+	cat >worker.py <<'EOF'
+from multiprocessing.connection import Connection
+i, o = Connection(0, writable=False), Connection(1, readable=False)
+while True:
+    try:
+        m = i.recv_bytes()
+    except EOFError:
+        break
+    o.send_bytes(m.upper())
+EOF
+	cat >send.py <<'EOF'
+from multiprocessing.connection import Connection
+o = Connection(1, readable=False)
+for n in range(500):
+    o.send_bytes(b"msg %d\x00\nbin" % n)
+EOF
+	cat >recv.py <<'EOF'
+from multiprocessing.connection import Connection
+i = Connection(0, writable=False)
+got = []
+while True:
+    try:
+        got.append(i.recv_bytes())
+    except EOFError:
+        break
+want = sorted(b"MSG %d\x00\nBIN" % n for n in range(500))
+print(len(got), sorted(got) == want)
+EOF
+	run -0 bash -c 'python3 send.py | ipc-spawnpipe --len32 -j 3 -- python3 worker.py | python3 recv.py'
+	[ "$output" = "500 True" ]
+}
+
+@test "a worker that fails after reading everything: all it took is counted" {
+	run -4 --separate-stderr bash -c 'seq 12345 | ipc-spawnpipe -j 1 -- sh -c "cat >/dev/null; exit 4"'
+	[[ "$stderr" == *"worker 0 exited with status 4; 12345 messages it took may not have been handled"* ]]
+}
+
+@test "our stdout closed: the child gets SIGPIPE, no message, no hang" {
+	BATS_TEST_TIMEOUT=10
+	run -0 --separate-stderr bash -c 'ipc-spawnpipe -- yes | head -n1; echo "${PIPESTATUS[0]}"'
+	[ "$output" = "$(printf 'y\n141')" ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr bash -c 'seq 1000000 | ipc-spawnpipe -j 2 -- cat | head -n1; echo "${PIPESTATUS[1]}"'
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" != 0 ]
+	[ -z "$stderr" ]
 }
 
 @test "-t on a pool: every worker is stopped, exit 124" {

@@ -1,0 +1,113 @@
+#!/bin/sh
+# bench-spawnpipe.sh: ipc-spawnpipe against its anchors, side by side, one run.
+#   1. BYTES (1 GiB) of a tmpfs file through a child and back, to /dev/null,
+#      every contestant on CPU 0:
+#        cat | cat                       (a plain shell pipe)
+#        splicecat | splicecat           (a splice relay: the ceiling)
+#        ipc-spawnpipe -- cat            (the issue's figure; cat's own
+#                                         read/write bounds it)
+#        ipc-spawnpipe -- splicecat      (our relay with a splicing child:
+#                                         compared with the splice relay)
+#   2. a pool: `seq LINES` (2,000,000) from a tmpfs file through a streaming
+#      worker (a script that execs awk '{print $1*2}'), every contestant on
+#      CPUs 0,1: the worker alone, ipc-spawnpipe -j 2, GNU parallel --pipe
+#      -j 2 (and with --block 10M).
+# Env: BYTES (1 GiB) LINES (2000000) RUNS (3, the median is shown)
+# A missing anchor is skipped with a word. Temp files under /dev/shm.
+set -u
+BYTES=${BYTES:-1073741824}
+LINES=${LINES:-2000000}
+RUNS=${RUNS:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d /dev/shm/bench-spawnpipe.XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+have() { command -v "$1" >/dev/null 2>&1; }
+now() { date +%s%N; }
+ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+
+have ipc-spawnpipe || { echo "ipc-spawnpipe not on PATH: run through make bench"; exit 1; }
+if have taskset; then
+	P1="taskset -c 0"
+	[ "$ncpu" -ge 2 ] && P2="taskset -c 0,1" || P2="taskset -c 0"
+else
+	echo "taskset missing: placements not enforced"
+	P1= P2=
+fi
+${CC:-cc} -O2 -o "$TMP/splicecat" "$here/spawnpipe-splicecat.c" || exit 1
+dd if=/dev/zero of="$TMP/zero" bs=1048576 count=$((BYTES / 1048576)) status=none || exit 1
+seq "$LINES" >"$TMP/seq"
+printf '#!/bin/sh\nexec awk %s\n' "'{print \$1*2}'" >"$TMP/worker"
+chmod +x "$TMP/worker"
+want_sum=$("$TMP/worker" <"$TMP/seq" | cksum)
+
+# median CMD: runs `sh -c CMD` RUNS times, prints the median in ms (or
+# nothing if a run failed or took over 2 minutes).
+median() {
+	i=0
+	: >"$TMP/times"
+	while [ $i -lt "$RUNS" ]; do
+		t0=$(now)
+		timeout 120 sh -c "$1" || return 0
+		t1=$(now)
+		echo $(((t1 - t0) / 1000000)) >>"$TMP/times"
+		i=$((i + 1))
+	done
+	sort -n "$TMP/times" | sed -n "$(((RUNS + 1) / 2))p"
+}
+
+gibs() { awk -v b="$BYTES" -v ms="$1" 'BEGIN { printf "%.2f", b / 2^30 / (ms / 1000) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "## ipc-spawnpipe: $((BYTES / 1048576)) MiB through a child, all on CPU 0 ($RUNS runs, median)"
+echo
+echo "| contestant | ms | GiB/s | ratio to splice relay |"
+echo "|---|---|---|---|"
+S=$TMP/splicecat Z=$TMP/zero
+ms_splice=$(median "$P1 $S <$Z | $P1 $S >/dev/null")
+for row in \
+    "cat \\| cat:::$P1 cat $Z | $P1 cat >/dev/null" \
+    "splicecat \\| splicecat (splice relay):::" \
+    "ipc-spawnpipe -- cat:::$P1 ipc-spawnpipe -- cat <$Z >/dev/null" \
+    "ipc-spawnpipe -- splicecat:::$P1 ipc-spawnpipe -- $S <$Z >/dev/null"; do
+	name=${row%%:::*} cmd=${row#*:::}
+	if [ -z "$cmd" ]; then ms=$ms_splice; else ms=$(median "$cmd"); fi
+	if [ -z "$ms" ] || [ -z "$ms_splice" ]; then
+		echo "| $name | failed | | |"
+		continue
+	fi
+	echo "| $name | $ms | $(gibs "$ms") | $(ratio "$ms_splice" "$ms") |"
+done
+
+echo
+echo "## ipc-spawnpipe -j 2: seq $LINES through awk '{print \$1*2}', all on CPUs 0,1 ($RUNS runs, median)"
+echo
+echo "| contestant | ms | speed-up over the lone worker |"
+echo "|---|---|---|"
+W=$TMP/worker Q=$TMP/seq
+ms_lone=$(median "$P2 $W <$Q >/dev/null")
+# Every line must come back once: the check runs outside the timing.
+got=$(ipc-spawnpipe -j 2 -- "$W" <"$Q" | sort -n | cksum)
+[ "$got" = "$want_sum" ] || echo "(ipc-spawnpipe -j 2: OUTPUT DIFFERS from the lone worker)"
+for row in \
+    "worker alone:::" \
+    "ipc-spawnpipe -j 2:::$P2 ipc-spawnpipe -j 2 -- $W <$Q >/dev/null" \
+    "parallel --pipe -j 2:::$P2 parallel --will-cite --pipe -j 2 $W <$Q >/dev/null" \
+    "parallel --pipe --block 10M -j 2:::$P2 parallel --will-cite --pipe --block 10M -j 2 $W <$Q >/dev/null"; do
+	name=${row%%:::*} cmd=${row#*:::}
+	case $name in
+	parallel*) have parallel || { echo "| $name | skipped: GNU parallel not installed | |"; continue; } ;;
+	esac
+	if [ -z "$cmd" ]; then ms=$ms_lone; else ms=$(median "$cmd"); fi
+	if [ -z "$ms" ] || [ -z "$ms_lone" ]; then
+		echo "| $name | failed | |"
+		continue
+	fi
+	echo "| $name | $ms | $(ratio "$ms_lone" "$ms") |"
+done
+echo
+echo "(Targets: ipc-spawnpipe -- splicecat >= 0.8 of the splice relay; the pool"
+echo "-j 2 >= 1.5x the lone worker. The machine may be shared: compare rows of"
+echo "one run, not runs.)"
