@@ -281,6 +281,31 @@ bg() {
 	[ "$(cat out)" = "$(printf 'x\ny')" ]
 }
 
+@test "write sends each complete line at once, not when its buffer fills" {
+	mkfifo "$f" go
+	bg ipc-fifo read -k -n 2 "$f" >out
+	reader=$bg_pid
+	{ echo first; read -r _ <go; echo second; } 3>&- | ipc-fifo write "$f" 3>&- &
+	poll_until 5 grep -qx first out
+	echo go >go
+	wait_exit "$reader" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat out)" = "$(printf 'first\nsecond')" ]
+	wait
+	rm -f go
+}
+
+@test "read: a stdout whose reader left ends it quietly with status 1" {
+	mkfifo "$f"
+	bg ipc-fifo write -r "$f" </dev/zero
+	run --separate-stderr bash -c 'ipc-fifo read "$1" | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"' _ "$f"
+	[ "$output" = 1 ]
+	[ -z "$stderr" ]
+	# ... and the writer learns it: exit 1, with the bytes it delivered.
+	wait_exit "$bg_pid" 5
+	[ "$status" -eq 1 ]
+}
+
 @test "binary data passes intact: cmp of 100 MB, lines and --raw" {
 	head -c 100000000 /dev/urandom >src
 	ipc-fifo make "$f"
