@@ -154,11 +154,16 @@ bg() {
 	run -124 ipc-fifo read --shared -t 0 "$f"
 }
 
-@test "a missing FIFO is an error without -c" {
+@test "a missing FIFO is an error without -c; a name too long is named" {
 	run -1 --separate-stderr ipc-fifo read -t 1 "$f"
 	[[ "$stderr" == *"$f: No such file or directory"* ]]
 	run -1 ipc-fifo write -t 1 -m x "$f"
 	[ ! -e "$f" ]
+	long=$(printf '%0300d' 0)
+	run -1 --separate-stderr ipc-fifo write -c -m x "$long"
+	[[ "$stderr" == *"$long: File name too long"* ]]
+	run -1 --separate-stderr ipc-fifo make "$long"
+	[[ "$stderr" == *"File name too long"* ]]
 }
 
 # ---- read ----
