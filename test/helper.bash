@@ -72,6 +72,8 @@ kill_servers() {
 	[ -f "$BATS_TEST_TMPDIR/.pids" ] || return 0
 	while read -r p; do
 		kill -KILL "$p" 2>/dev/null || true
+		# Reap it here, so bash reports no "Killed" job line later.
+		{ wait "$p"; } 2>/dev/null || true
 	done <"$BATS_TEST_TMPDIR/.pids"
 	rm -f "$BATS_TEST_TMPDIR/.pids"
 }
