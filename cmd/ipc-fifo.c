@@ -585,6 +585,7 @@ main(int argc, char **argv)
 	int opt;
 
 	cli_init(argc, argv);
+	argv[0] = (char *)getprogname();
 	while ((opt = getopt_long(argc, argv, "+hVv", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h': cli_help(HELP);
@@ -598,11 +599,16 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
 		if (strcmp(argv[optind], verbs[i].name) == 0)
 			vb = &verbs[i];
-	if (vb == NULL)
-		cli_usage_err("'%s' is no verb: make, read, write or rm",
-		    argv[optind]);
+	if (vb == NULL) {
+		warnx("'%s' is no verb: make, read, write or rm", argv[optind]);
+		cli_usage(SYNOPSIS);
+	}
 	argc -= optind;
 	argv += optind;
+	/* getopt names the program by argv[0]: "ipc-fifo read: ..." */
+	char name[64];
+	snprintf(name, sizeof name, "%s %s", getprogname(), vb->name);
+	argv[0] = name;
 	parse(vb, argc, argv);
 	argc -= optind;
 	argv += optind;
