@@ -12,12 +12,13 @@
 #      worker (a script that execs awk '{print $1*2}'), every contestant on
 #      CPUs 0,1: the worker alone, ipc-spawnpipe -j 2, GNU parallel --pipe
 #      -j 2 (and with --block 10M).
-# Env: BYTES (1 GiB) LINES (2000000) RUNS (3, the median is shown)
+# Env: BYTES (1 GiB) LINES (2000000) RUNS (5 interleaved rounds, the median
+# is shown)
 # A missing anchor is skipped with a word. Temp files under /dev/shm.
 set -u
 BYTES=${BYTES:-1073741824}
 LINES=${LINES:-2000000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /dev/shm/bench-spawnpipe.XXXXXX) || exit 1
 trap 'rm -rf "$TMP"' EXIT
@@ -43,37 +44,60 @@ printf '#!/bin/sh\nexec awk %s\n' "'{print \$1*2}'" >"$TMP/worker"
 chmod +x "$TMP/worker"
 want_sum=$("$TMP/worker" <"$TMP/seq" | cksum)
 
-# median CMD: runs `sh -c CMD` RUNS times, prints the median in ms (or
-# nothing if a run failed or took over 2 minutes).
-median() {
-	i=0
-	: >"$TMP/times"
-	while [ $i -lt "$RUNS" ]; do
-		t0=$(now)
-		timeout 120 sh -c "$1" || return 0
-		t1=$(now)
-		echo $(((t1 - t0) / 1000000)) >>"$TMP/times"
-		i=$((i + 1))
+# bench SECTION NAME:::CMD...: runs every CMD (`sh -c`) once per round,
+# RUNS rounds, contestants interleaved so that a change in the machine's
+# load hits them alike; leaves the median ms of contestant I in
+# $TMP/SECTION.I (empty if a run failed or took over 2 minutes).
+bench() {
+	sec=$1
+	shift
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		i=0
+		for row in "$@"; do
+			i=$((i + 1))
+			cmd=${row#*:::}
+			[ -n "$cmd" ] || continue
+			t0=$(now)
+			if timeout 120 sh -c "$cmd"; then
+				t1=$(now)
+				echo $(((t1 - t0) / 1000000)) >>"$TMP/$sec.$i.all"
+			else
+				echo fail >>"$TMP/$sec.$i.all"
+			fi
+		done
+		r=$((r + 1))
 	done
-	sort -n "$TMP/times" | sed -n "$(((RUNS + 1) / 2))p"
+	i=0
+	for row in "$@"; do
+		i=$((i + 1))
+		if [ -f "$TMP/$sec.$i.all" ] && ! grep -q fail "$TMP/$sec.$i.all"; then
+			sort -n "$TMP/$sec.$i.all" | sed -n "$(((RUNS + 1) / 2))p" >"$TMP/$sec.$i"
+		else
+			: >"$TMP/$sec.$i"
+		fi
+	done
 }
 
 gibs() { awk -v b="$BYTES" -v ms="$1" 'BEGIN { printf "%.2f", b / 2^30 / (ms / 1000) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-echo "## ipc-spawnpipe: $((BYTES / 1048576)) MiB through a child, all on CPU 0 ($RUNS runs, median)"
+S=$TMP/splicecat Z=$TMP/zero
+set -- \
+    "cat \\| cat:::$P1 cat $Z | $P1 cat >/dev/null" \
+    "splicecat \\| splicecat (splice relay):::$P1 $S <$Z | $P1 $S >/dev/null" \
+    "ipc-spawnpipe -- cat:::$P1 ipc-spawnpipe -- cat <$Z >/dev/null" \
+    "ipc-spawnpipe -- splicecat:::$P1 ipc-spawnpipe -- $S <$Z >/dev/null"
+bench bulk "$@"
+ms_splice=$(cat "$TMP/bulk.2")
+echo "## ipc-spawnpipe: $((BYTES / 1048576)) MiB through a child, all on CPU 0 (median of $RUNS interleaved rounds)"
 echo
 echo "| contestant | ms | GiB/s | ratio to splice relay |"
 echo "|---|---|---|---|"
-S=$TMP/splicecat Z=$TMP/zero
-ms_splice=$(median "$P1 $S <$Z | $P1 $S >/dev/null")
-for row in \
-    "cat \\| cat:::$P1 cat $Z | $P1 cat >/dev/null" \
-    "splicecat \\| splicecat (splice relay):::" \
-    "ipc-spawnpipe -- cat:::$P1 ipc-spawnpipe -- cat <$Z >/dev/null" \
-    "ipc-spawnpipe -- splicecat:::$P1 ipc-spawnpipe -- $S <$Z >/dev/null"; do
-	name=${row%%:::*} cmd=${row#*:::}
-	if [ -z "$cmd" ]; then ms=$ms_splice; else ms=$(median "$cmd"); fi
+i=0
+for row in "$@"; do
+	i=$((i + 1))
+	name=${row%%:::*} ms=$(cat "$TMP/bulk.$i")
 	if [ -z "$ms" ] || [ -z "$ms_splice" ]; then
 		echo "| $name | failed | | |"
 		continue
@@ -81,31 +105,39 @@ for row in \
 	echo "| $name | $ms | $(gibs "$ms") | $(ratio "$ms_splice" "$ms") |"
 done
 
-echo
-echo "## ipc-spawnpipe -j 2: seq $LINES through awk '{print \$1*2}', all on CPUs 0,1 ($RUNS runs, median)"
-echo
-echo "| contestant | ms | speed-up over the lone worker |"
-echo "|---|---|---|"
 W=$TMP/worker Q=$TMP/seq
-ms_lone=$(median "$P2 $W <$Q >/dev/null")
 # Every line must come back once: the check runs outside the timing.
 got=$(ipc-spawnpipe -j 2 -- "$W" <"$Q" | sort -n | cksum)
 [ "$got" = "$want_sum" ] || echo "(ipc-spawnpipe -j 2: OUTPUT DIFFERS from the lone worker)"
-for row in \
-    "worker alone:::" \
+if have parallel; then
+	PAR="$P2 parallel --will-cite --pipe -j 2 $W <$Q >/dev/null"
+	PARB="$P2 parallel --will-cite --pipe --block 10M -j 2 $W <$Q >/dev/null"
+else
+	PAR= PARB=
+fi
+set -- \
+    "worker alone:::$P2 $W <$Q >/dev/null" \
     "ipc-spawnpipe -j 2:::$P2 ipc-spawnpipe -j 2 -- $W <$Q >/dev/null" \
-    "parallel --pipe -j 2:::$P2 parallel --will-cite --pipe -j 2 $W <$Q >/dev/null" \
-    "parallel --pipe --block 10M -j 2:::$P2 parallel --will-cite --pipe --block 10M -j 2 $W <$Q >/dev/null"; do
-	name=${row%%:::*} cmd=${row#*:::}
-	case $name in
-	parallel*) have parallel || { echo "| $name | skipped: GNU parallel not installed | |"; continue; } ;;
-	esac
-	if [ -z "$cmd" ]; then ms=$ms_lone; else ms=$(median "$cmd"); fi
-	if [ -z "$ms" ] || [ -z "$ms_lone" ]; then
+    "parallel --pipe -j 2:::$PAR" \
+    "parallel --pipe --block 10M -j 2:::$PARB"
+bench pool "$@"
+ms_lone=$(cat "$TMP/pool.1")
+echo
+echo "## ipc-spawnpipe -j 2: seq $LINES through awk '{print \$1*2}', all on CPUs 0,1 (median of $RUNS interleaved rounds)"
+echo
+echo "| contestant | ms | speed-up over the lone worker |"
+echo "|---|---|---|"
+i=0
+for row in "$@"; do
+	i=$((i + 1))
+	name=${row%%:::*} cmd=${row#*:::} ms=$(cat "$TMP/pool.$i")
+	if [ -z "$cmd" ]; then
+		echo "| $name | skipped: GNU parallel not installed | |"
+	elif [ -z "$ms" ] || [ -z "$ms_lone" ]; then
 		echo "| $name | failed | |"
-		continue
+	else
+		echo "| $name | $ms | $(ratio "$ms_lone" "$ms") |"
 	fi
-	echo "| $name | $ms | $(ratio "$ms_lone" "$ms") |"
 done
 echo
 echo "(Targets: ipc-spawnpipe -- splicecat >= 0.8 of the splice relay; the pool"

@@ -49,12 +49,7 @@
 #define SPLICE_CHUNK (1 << 20)     /* most one splice(2) moves */
 #define RW_BUFSZ (128 * 1024)      /* read/write fallback buffer */
 #define CHILD_PIPE_SZ (1 << 20)    /* single child: fewer wake-ups */
-#ifndef POOL_BATCH
-#define POOL_BATCH (32 * 1024)     /* whole messages handed at once */
-#endif
-#ifndef POOL_PIPE_SZ
-#define POOL_PIPE_SZ 0             /* worker input pipes: 0 = the default */
-#endif
+#define POOL_BATCH (32 * 1024)     /* most bytes of messages handed at once */
 /* stdin is read ahead of the workers only this far: frame_fill moves what
  * is pending to the front of its buffer, so more would cost a memmove of
  * it per read. */
@@ -96,6 +91,19 @@ kids_kill(int signo)
 			warn("kill %d", (int)kids[i].pid);
 }
 
+/* At any exit of ours, children still running get the signal we die of
+ * (blocked in a write to stdout, io.c dies of it at once), or SIGTERM
+ * after an error; PR_SET_PDEATHSIG would only SIGKILL them. */
+static void
+kids_cleanup(void)
+{
+	int s = sig_caught();
+
+	if (s != 0 && sig_caught_code() == SI_KERNEL)
+		return;  /* the terminal sent it to them too */
+	kids_kill(s != 0 ? s : SIGTERM);
+}
+
 /* Starts child I; exits 127/126 with a message when COMMAND cannot run,
  * which a child's own `exit 127` never prints. */
 static void
@@ -107,7 +115,6 @@ kid_start(int i, struct spawn *sp, char **argv, char **env)
 	if (spawn_start(sp, argv, env, &status) == -1) {
 		if (status == EXIT_FAIL)
 			err(EXIT_FAIL, "fork");
-		kids_kill(SIGTERM);
 		err(status, "cannot run '%s'", argv[0]);
 	}
 	kids[i].pid = sp->pid;
@@ -931,8 +938,6 @@ pool_spawn(char **argv)
 		snprintf(env, sizeof env, "IPC_WORKER=%d", i);
 		if (pipe2(a, O_CLOEXEC) == -1 || pipe2(b, O_CLOEXEC) == -1)
 			err(EXIT_FAIL, "pipe");
-		if (POOL_PIPE_SZ > 0)
-			(void)fcntl(a[1], F_SETPIPE_SZ, POOL_PIPE_SZ);
 		sp.fd_in = a[0];
 		sp.fd_out = b[1];
 		kid_start(i, &sp, argv, envv);
@@ -1090,7 +1095,8 @@ run_pool(char **argv)
 		}
 		wait_events(pf, n, tmo);
 		for (int i = 0; i < nkids; i++)
-			if (wk[i].pin >= 0 && pf[wk[i].pin].revents != 0) {
+			if (wk[i].pin >= 0 && !wk[i].out_done &&
+			    pf[wk[i].pin].revents != 0) {
 				worker_pull(i);
 				last = num_now();
 			}
@@ -1150,6 +1156,7 @@ main(int argc, char **argv)
 	parse(argc, argv);
 	argv += optind;
 	cmd = argv[0];
+	sig_cleanup(kids_cleanup);
 	if (timeout_ns >= 0)
 		sig_alarm(timeout_ns > 0 ? timeout_ns : 1);
 	if (jobs > 0) {

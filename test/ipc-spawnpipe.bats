@@ -357,6 +357,19 @@ EOF
 	[ -z "$stderr" ]
 }
 
+@test "a pool: SIGTERM reaches every worker" {
+	BATS_TEST_TIMEOUT=20
+	ipc-spawnpipe -j 3 -- sh -c 'trap "echo TERM \$IPC_WORKER; exit 0" TERM
+	    echo ready; while :; do sleep 0.05; done' </dev/null >out 3>&- &
+	bg_pid=$!
+	bg_track "$bg_pid"
+	poll_until 10 lines_at_least out 3
+	kill -TERM "$bg_pid"
+	wait_exit "$bg_pid" 10
+	[ "$status" = 0 ]
+	[ "$(grep TERM out | sort)" = "$(printf 'TERM 0\nTERM 1\nTERM 2')" ]
+}
+
 @test "-t on a pool: every worker is stopped, exit 124" {
 	BATS_TEST_TIMEOUT=20
 	run -124 ipc-spawnpipe -j 3 -t 200ms -- sleep 10 </dev/null
