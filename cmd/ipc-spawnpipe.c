@@ -685,7 +685,8 @@ worker_quit(int w, const char *why)
 		k->taken -= back;
 	}
 	k->woff = k->wlen = k->wmsgs = 0;
-	lost = true;
+	if (k->taken > 0)
+		lost = true;
 	worker_report(w, why);
 }
 
@@ -826,7 +827,8 @@ worker_feed(int w)
 		k->woff = 0, k->wlen = 0, k->wmsgs = msgs;
 		buf_put(&k->wb, &k->wlen, &k->wcap, data, len);
 		if (add)
-			buf_put(&k->wb, &k->wlen, &k->wcap, "\n", 1);
+			buf_put(&k->wb, &k->wlen, &k->wcap,
+			    kind == FRAME_NUL ? "" : "\n", 1);
 		worker_quit(w, "closed its input");
 		return;
 	}
