@@ -248,6 +248,32 @@ f.write(data.upper())
 	[ "$(cut -f1 out | sort -u | wc -l)" -ge 2 ]
 }
 
+@test "long lines (20 KB, over PIPE_BUF) from 4 workers are never torn" {
+	BATS_TEST_TIMEOUT=30
+	seq 400 >in
+	# Each worker writes every line in small pieces, so lines could only
+	# stay whole if the merge keeps them so.
+	ipc-spawnpipe -j 4 -- python3 -c '
+import sys, os
+for line in sys.stdin:
+    n = int(line)
+    s = (chr(97 + n % 26) * 20000 + " %d\n" % n).encode()
+    for i in range(0, len(s), 1000):
+        os.write(1, s[i:i + 1000])
+' <in >out
+	[ "$(wc -l <out)" = 400 ]
+	run -0 python3 -c '
+bad = 0
+for line in open("out"):
+    body, n = line.split()
+    c = chr(97 + int(n) % 26)
+    bad += body != c * 20000
+print(bad)
+'
+	[ "$output" = 0 ]
+	cut -d' ' -f2 out | sort -n | cmp - in
+}
+
 @test "a short input is spread over the ready workers, not all given to one" {
 	seq 40 >in
 	run -0 bash -c 'ipc-spawnpipe -j 4 --tag -- cat <in | cut -f1 | sort -u | wc -l'
