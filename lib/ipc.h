@@ -234,6 +234,7 @@ struct relay_end {
 	int pipe[2];
 	size_t inpipe;
 	bool splice_in, splice_out, eof;
+	bool in_full;  /* our pipe took no more: wait for OUT first */
 	char *buf;
 	size_t off, len;
 };

@@ -110,6 +110,11 @@ relay_pull(struct relay_end *e)
 		}
 		if (n > 0)
 			e->inpipe += (size_t)n;
+		/* Readable IN, but our pipe's slots are full (many small
+		 * segments fill them long before RELAY_PIPE_SZ bytes): polling
+		 * IN again before OUT drains some would spin. */
+		if (n == -1 && errno == EAGAIN && e->inpipe > 0)
+			e->in_full = true;
 	} else {
 		n = read(e->in, e->buf, RELAY_BUFSZ);
 		if (n > 0) {
@@ -140,6 +145,7 @@ relay_push(struct relay_end *e)
 		if (n > 0) {
 			e->inpipe -= (size_t)n;
 			e->bytes += (uint64_t)n;
+			e->in_full = false;
 		}
 	} else {
 		if (e->len == e->off && e->inpipe > 0) {
@@ -149,6 +155,7 @@ relay_push(struct relay_end *e)
 			e->off = 0;
 			e->len = (size_t)n;
 			e->inpipe -= (size_t)n;
+			e->in_full = false;
 		}
 		n = write(e->out, e->buf + e->off, e->len - e->off);
 		if (n > 0) {
@@ -171,7 +178,8 @@ relay_events(struct relay_end *e, struct pollfd *p)
 		return 0;
 	if (!e->eof && !relay_has_data(e))
 		p[k++] = (struct pollfd){ .fd = e->in, .events = POLLIN };
-	else if (!e->eof && e->splice_in && e->inpipe < RELAY_PIPE_SZ / 2)
+	else if (!e->eof && e->splice_in && !e->in_full &&
+	    e->inpipe < RELAY_PIPE_SZ / 2)
 		p[k++] = (struct pollfd){ .fd = e->in, .events = POLLIN };
 	if (relay_has_data(e))
 		p[k++] = (struct pollfd){ .fd = e->out, .events = POLLOUT };

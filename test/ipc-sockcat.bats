@@ -442,3 +442,23 @@ sockserve() {
 	[[ "$stderr" =~ ^ipc-sockcat:\ 127.0.0.1:[0-9]+:\ .*\(sent\ [0-9]+\ bytes,\ received\ [0-9]+\)$ ]]
 	[[ "$stderr" != *"sent 5000000 bytes"* ]]
 }
+
+@test "a stalled stdout under many small segments: backpressure, no spin" {
+	pyserve 'c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1); c.setblocking(False)
+end = time.time() + 1.5
+while time.time() < end:
+    try: c.send(b"x")
+    except BlockingIOError: time.sleep(0.005)
+open("done", "w").close(); time.sleep(30)'
+	mkfifo stalled
+	sleep 30 <stalled &
+	bg_track $!
+	ipc-sockcat -d "$srv_addr" >stalled &
+	pid=$!
+	bg_track $pid
+	poll_until 10 test -e done
+	read -r -a st </proc/$pid/stat
+	ticks=$((st[13] + st[14]))
+	echo "cpu ticks: $ticks" >&2
+	[ "$ticks" -lt 40 ]
+}
