@@ -28,10 +28,16 @@ spawn_child(struct spawn *sp, char *const argv[], char *const env[],
 {
 	int x = sp->fd_extra >= 0 ? sp->extra_num : -1;
 	int in = spawn_lift(sp->fd_in, x), out = spawn_lift(sp->fd_out, x);
-	int extra = spawn_lift(sp->fd_extra, x);
+	int extra = spawn_lift(sp->fd_extra, x), ef = spawn_lift(errfd, x);
 	int e;
 
-	errfd = spawn_lift(errfd, x);
+	if (ef >= 0)
+		errfd = ef;
+	/* A descriptor that could not be moved (EMFILE, or EXTRA_NUM at the
+	 * descriptor limit) must fail the start, not become /dev/null. */
+	if ((sp->fd_in >= 0 && in < 0) || (sp->fd_out >= 0 && out < 0) ||
+	    (sp->fd_extra >= 0 && extra < 0))
+		goto fail;
 
 	if (sp->pdeathsig) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -221,9 +221,14 @@ f.write(data.upper())
 	[ "${lines[0]}" = "on stdout 5" ]
 	[ "${lines[1]}" = HELLO ]
 	[ "${lines[2]}" = WORLD ]
-	# A bash child, on a descriptor number above 9.
-	run -0 bash -c 'echo abc | ipc-spawnpipe --fd 12 -- bash -c "tr a-z A-Z <&\$IPC_FD >&12"'
+	# A bash child, on descriptor 10: the first number the child's own
+	# copies are moved to, so a careless dup2 would be dup2(10, 10).
+	run -0 bash -c 'exec 10>&-; echo abc | ipc-spawnpipe --fd 10 -- bash -c "tr a-z A-Z <&\$IPC_FD >&10"'
 	[ "$output" = ABC ]
+	# A number at the descriptor limit cannot be had: 126, not a child
+	# without its connection.
+	run -126 --separate-stderr bash -c 'ulimit -n 64; ipc-spawnpipe --fd 63 -- true </dev/null'
+	[[ "$stderr" == *"cannot run 'true'"* ]]
 }
 
 @test "usage errors: no COMMAND, bad -j, --fd with -j" {
