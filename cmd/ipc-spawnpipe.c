@@ -49,7 +49,11 @@
 #define SPLICE_CHUNK (1 << 20)     /* most one splice(2) moves */
 #define RW_BUFSZ (128 * 1024)      /* read/write fallback buffer */
 #define CHILD_PIPE_SZ (1 << 20)    /* single child: fewer wake-ups */
-#define POOL_BATCH (32 * 1024)     /* most bytes of messages handed at once */
+#define POOL_BATCH (16 * 1024)     /* most bytes of messages handed at once */
+/* Workers' input pipes: what a slow worker holds beyond what it reads is
+ * this and one batch; a worker gets its next batch when its pipe has a
+ * free page, so it costs no more wake-ups than a bigger pipe. */
+#define POOL_PIPE_SZ (16 * 1024)
 /* stdin is read ahead of the workers only this far: frame_fill moves what
  * is pending to the front of its buffer, so more would cost a memmove of
  * it per read. */
@@ -940,6 +944,7 @@ pool_spawn(char **argv)
 		snprintf(env, sizeof env, "IPC_WORKER=%d", i);
 		if (pipe2(a, O_CLOEXEC) == -1 || pipe2(b, O_CLOEXEC) == -1)
 			err(EXIT_FAIL, "pipe");
+		(void)fcntl(a[1], F_SETPIPE_SZ, POOL_PIPE_SZ);  /* best effort */
 		sp.fd_in = a[0];
 		sp.fd_out = b[1];
 		kid_start(i, &sp, argv, envv);

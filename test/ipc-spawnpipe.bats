@@ -298,7 +298,7 @@ print(bad)
 	bg_pid=$!
 	bg_track "$bg_pid"
 	# The others finish nearly everything while worker 0 waits.
-	poll_until 15 lines_at_least out 70000
+	poll_until 15 lines_at_least out 88000
 	touch go
 	wait_exit "$bg_pid" 15
 	[ "$status" = 0 ]
