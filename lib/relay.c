@@ -78,7 +78,12 @@ relay_fail(struct relay_end *e, bool on_read)
 {
 	e->err = errno;
 	e->read_err = on_read;
-	e->done = true;
+	/* A read error (a reset) ends IN, but what was read before it
+	 * still goes out: the end is done once that is delivered. */
+	if (on_read && relay_has_data(e))
+		e->eof = true;
+	else
+		e->done = true;
 }
 
 /* The input is at EOF and everything is out: pass the EOF on. */
@@ -199,8 +204,12 @@ relay_step(struct relay_end *e, const struct pollfd *p, int k)
 		else
 			moved |= relay_push(e);
 	}
-	if (!e->done && e->eof && !relay_has_data(e))
-		relay_finish(e);
+	if (!e->done && e->eof && !relay_has_data(e)) {
+		if (e->err != 0)
+			e->done = true;  /* after a read error: no EOF to pass on */
+		else
+			relay_finish(e);
+	}
 	return moved;
 }
 
