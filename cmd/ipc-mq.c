@@ -715,6 +715,7 @@ struct receiver {
 	unsigned long first;   /* first message in ob */
 	char **cmd;            /* -- COMMAND */
 	int cmd_status;        /* first failed run's status */
+	long curmsgs;          /* messages there at the start (-a) */
 };
 
 static struct receiver *rx_live;  /* for the cleanup at a signal */
@@ -759,8 +760,9 @@ rx_cleanup(void)
 /* Appends one message to OB, framed, with its priority first for -P
  * (inside the frame, so the framing stays parseable). */
 static void
-rx_put(struct receiver *r, struct outbuf *ob, size_t len, unsigned prio)
+rx_put(struct receiver *r, size_t len, unsigned prio)
 {
+	struct outbuf *ob = &r->ob;
 	char pfx[16], hdr[16];
 	const char *tr;
 	size_t pl = r->prio ? (size_t)snprintf(pfx, sizeof pfx, "%u\t", prio) : 0;
@@ -768,7 +770,7 @@ rx_put(struct receiver *r, struct outbuf *ob, size_t len, unsigned prio)
 
 	/* OB is large enough for any one message: it never flushes by itself,
 	 * so we always know which messages a failed write held. */
-	if (ob->len + hl + pl + len + tl > ob->cap && ob == &r->ob)
+	if (ob->len + hl + pl + len + tl > ob->cap)
 		rx_flush(r);
 	if (ob->len == 0)
 		r->first = r->seq;
@@ -776,6 +778,25 @@ rx_put(struct receiver *r, struct outbuf *ob, size_t len, unsigned prio)
 	ob_put(ob, pfx, pl);
 	ob_put(ob, r->buf, len);
 	ob_put(ob, tr, tl);
+}
+
+/* Waits for the run of COMMAND; a terminating signal sent to us alone
+ * (not to the process group, as a terminal's is) is passed on to it
+ * first, so we never leave it behind. */
+static void
+rx_wait_child(pid_t pid, int *ws)
+{
+	while (waitpid(pid, ws, 0) == -1) {
+		if (errno != EINTR)
+			err(EXIT_FAIL, "waitpid");
+		if (sig_caught() == 0)
+			continue;
+		if (sig_caught_code() != SI_KERNEL)
+			kill(pid, sig_caught());
+		while (waitpid(pid, ws, 0) == -1 && errno == EINTR)
+			;
+		sig_check();
+	}
 }
 
 /* Hands message SEQ to a fresh run of COMMAND on its stdin. */
@@ -799,15 +820,13 @@ rx_run_cmd(struct receiver *r, size_t len, unsigned prio)
 	close(p[0]);
 	r->ob.fd = p[1];
 	r->ob.len = 0;
-	rx_put(r, &r->ob, len, prio);
+	rx_put(r, len, prio);
 	/* A run that does not read its stdin is its own business: its
 	 * status says whether it failed. */
 	(void)ob_flush(&r->ob);
 	r->ob.len = 0;
 	close(p[1]);
-	while (waitpid(sp.pid, &ws, 0) == -1)
-		if (errno != EINTR)
-			err(EXIT_FAIL, "waitpid");
+	rx_wait_child(sp.pid, &ws);
 	st = spawn_status(ws);
 	if (st != 0 && verbose)
 		warnx("%s: message %lu: %s exited with %d", r->name, r->seq,
@@ -928,7 +947,7 @@ rx_loop(struct receiver *r, long long count, bool all)
 			if (r->cmd != NULL)
 				rx_run_cmd(r, (size_t)n, prio);
 			else {
-				rx_put(r, &r->ob, (size_t)n, prio);
+				rx_put(r, (size_t)n, prio);
 				if (!r->batch)
 					rx_flush(r);
 			}
@@ -985,6 +1004,7 @@ rx_setup(struct receiver *r, const char *name, bool shared, bool follow)
 	if (mq_getattr(r->q, &a) == -1)
 		err(EXIT_FAIL, "%s", name);
 	r->bufsz = (size_t)a.mq_msgsize;
+	r->curmsgs = a.mq_curmsgs;
 	if ((r->buf = malloc(r->bufsz)) == NULL)
 		err(EXIT_FAIL, "malloc");
 	ob_init(&r->ob, STDOUT_FILENO, 64 * 1024 + r->bufsz + 64);
@@ -1043,7 +1063,8 @@ cmd_recv(int argc, char **argv)
 		cmd_findable(r.cmd[0]);
 	}
 	rx_setup(&r, name, shared, follow);
-	rx_loop(&r, all ? -1 : count, all);
+	/* -a: the messages there now, not those a fast producer adds. */
+	rx_loop(&r, all ? r.curmsgs : count, all);
 	if (verbose)
 		warnx("%s: %lu messages received", name, r.seq);
 	rx_live = NULL;

@@ -498,3 +498,36 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$status" = 143 ]
 	[ "$(cat out)" = $'a\nb' ]
 }
+
+@test "recv -- COMMAND: SIGINT to ipc-mq alone is passed on to the running command" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" x
+	ipc-mq recv "$q" -- sh -c 'cat >/dev/null; echo $$ >child.pid; exec sleep 30' &
+	pid=$!
+	bg_track $pid
+	poll_until 5 test -s child.pid
+	child=$(cat child.pid)
+	bg_track "$child"
+	kill -INT $pid
+	wait_exit $pid 5
+	[ "$status" = 130 ]
+	! kill -0 "$child" 2>/dev/null
+}
+
+@test "recv -a: only the messages there at the start" {
+	q=$(newq)
+	ipc-mq create -M 2 "$q"
+	ipc-mq send "$q" a b
+	# A producer that refills the queue at once cannot keep -a going.
+	ipc-mq send "$q" < <(seq 200) &
+	pid=$!
+	bg_track $pid
+	run -0 ipc-mq recv -a "$q"
+	[ "${#lines[@]}" -le 2 ]
+	[ "${lines[0]}" = a ]
+	# Let the producer finish.
+	run -124 ipc-mq recv -f -t 500ms "$q"
+	wait_exit $pid 5
+	[ "$status" = 0 ]
+}
