@@ -4,6 +4,7 @@
 #      every contestant on CPU 0:
 #        cat | cat                       (a plain shell pipe)
 #        splicecat | splicecat           (a splice relay: the ceiling)
+#        the same with a 1 MiB pipe     (ipc-spawnpipe's pipe size)
 #        ipc-spawnpipe -- cat            (the figure; cat's own
 #                                         read/write bounds it)
 #        ipc-spawnpipe -- splicecat      (our relay with a splicing child:
@@ -86,6 +87,7 @@ S=$TMP/splicecat Z=$TMP/zero
 set -- \
     "cat \\| cat:::$P1 cat $Z | $P1 cat >/dev/null" \
     "splicecat \\| splicecat (splice relay):::$P1 $S <$Z | $P1 $S >/dev/null" \
+    "splicecat -p 1MiB \\| splicecat (1 MiB pipe, as ours):::$P1 $S -p 1048576 <$Z | $P1 $S >/dev/null" \
     "ipc-spawnpipe -- cat:::$P1 ipc-spawnpipe -- cat <$Z >/dev/null" \
     "ipc-spawnpipe -- splicecat:::$P1 ipc-spawnpipe -- $S <$Z >/dev/null"
 bench bulk "$@"
