@@ -34,6 +34,7 @@ static int64_t opt_idle;           /* -i, ns; 0: none */
 static enum frame_kind opt_frame = FRAME_LINE; /* stdin/stdout framing */
 static const char *address;        /* as the user wrote it, for messages */
 static uint64_t n_sent, n_recv;    /* socket bytes, for messages */
+static int64_t t_connected;        /* -P: rates count from here */
 
 enum { OPT_NOSHUT = 0x2001 };
 
@@ -95,13 +96,11 @@ human(char *out, size_t len, double v)
 static void
 progress(uint64_t sent, uint64_t recv, bool force)
 {
-	static int64_t start, last_t;
+	static int64_t last_t;
 	static uint64_t last_total = UINT64_MAX;
-	int64_t now = num_now();
+	int64_t now = num_now(), start = t_connected;
 	char s[32], r[32], rate[32];
 
-	if (start == 0)
-		start = now;
 	if (!force && (now - last_t < 250000000 || sent + recv == last_total))
 		return;
 	double secs = (double)(now - start) / 1e9;
@@ -601,6 +600,7 @@ main(int argc, char **argv)
 		cli_usage_err("%s: --len32 frames a byte stream; a UDP "
 		    "datagram is already one message", address);
 	fd = conn_open(&a, opt_timeout, opt_wait, opt_verbose);
+	t_connected = num_now();
 	if (opt_probe) {
 		close(fd);
 		return EXIT_OK;

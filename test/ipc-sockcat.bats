@@ -462,3 +462,9 @@ open("done", "w").close(); time.sleep(30)'
 	echo "cpu ticks: $ticks" >&2
 	[ "$ticks" -lt 40 ]
 }
+
+@test "UDP: nobody listening is a refused error with the counts" {
+	port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	run -1 --separate-stderr ipc-sockcat -i 2s "udp:127.0.0.1:$port" < <(echo ping)
+	[ "$stderr" = "ipc-sockcat: udp:127.0.0.1:$port: Connection refused (sent 4 bytes, received 0)" ]
+}
