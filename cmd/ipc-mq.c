@@ -486,8 +486,8 @@ ls_names(const char *dir, size_t *n)
 		err(EXIT_FAIL, "%s", dir);
 	*n = 0;
 	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;  /* ".", ".."; a queue name never starts so here */
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;  /* ".hidden" is a queue name like any other */
 		if (*n == cap && (v = reallocarray(v, cap = cap * 2 + 16,
 		    sizeof *v)) == NULL)
 			err(EXIT_FAIL, "malloc");

@@ -178,9 +178,13 @@ in_syscall() {
 	q=$(newq)
 	ipc-mq create -M 2 -S 32 "$q"
 	ipc-mq send "$q" x
+	h=.$(newq)
+	echo "$h" >>"$BATS_TEST_TMPDIR/.queues"
+	ipc-mq create "$h"
 	mkdir mnt
 	run -0 unshare -m sh -c 'mount -t mqueue none mnt && ipc-mq ls'
 	[[ "$output" == *"/$q	maxmsg=2	msgsize=32	curmsgs=1	mode=0600"* ]]
+	[[ "$output" == *"/$h	maxmsg="* ]]
 	run -0 unshare -m sh -c 'mount -t mqueue none mnt && ipc-mq ls --json'
 	python3 -c '
 import json, sys
@@ -297,6 +301,10 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	run -1 ipc-mq send "$q" ok "$(printf '%017d' 0)" never
 	run -0 ipc-mq recv -a "$q"
 	[ "$output" = ok ]
+	# Exactly msgsize bytes is fine.
+	run -0 ipc-mq send "$q" "$(printf '%016d' 7)"
+	run -0 ipc-mq recv "$q"
+	[ "$output" = 0000000000000007 ]
 }
 
 @test "send: -c creates a missing queue, without it the error says so" {
