@@ -8,7 +8,10 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 	export BATS_TEST_TIMEOUT=20
 }
-teardown() { kill_servers; }
+teardown() {
+	kill_servers
+	if [ -f "$BATS_TEST_TMPDIR/dir" ]; then rm -rf "$(cat "$BATS_TEST_TMPDIR/dir")"; fi
+}
 
 # pyserve [AF] [ADDR] CODE: a python3 server listening on port 0 (or a Unix
 # path/abstract name); it prints its ADDRESS on fd 3 (serve_bg waits for
@@ -467,4 +470,24 @@ open("done", "w").close(); time.sleep(30)'
 	port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	run -1 --separate-stderr ipc-sockcat -i 2s "udp:127.0.0.1:$port" < <(echo ping)
 	[ "$stderr" = "ipc-sockcat: udp:127.0.0.1:$port: Connection refused (sent 4 bytes, received 0)" ]
+}
+
+@test "a Unix socket we may not use: exit 1 naming the path (as nobody)" {
+	skip_unless_root
+	d=$(mktemp -d /tmp/sockcat.XXXXXX)
+	chmod 755 "$d"
+	echo "$d" >dir
+	pyserve UNIX "$d/s" 'time.sleep(30)'
+	chmod 600 "$d/s"
+	run -1 --separate-stderr as_nobody "$(command -v ipc-sockcat)" -d "$d/s"
+	[ "$stderr" = "ipc-sockcat: unix:$d/s: Permission denied" ]
+}
+
+@test "--len32: a truncated frame from the peer or bad stdin framing is an error" {
+	pyserve 'readall(); c.sendall(struct.pack(">i", 10) + b"short"); c.close()'
+	run -1 --separate-stderr ipc-sockcat --len32 -d "$srv_addr"
+	[[ "$stderr" == *"truncated frame (sent 0 bytes, received 9)" ]]
+	pyserve 'readall(); c.close()'
+	run -1 --separate-stderr ipc-sockcat --len32 --netstring "$srv_addr" < <(printf '5:abc,')
+	[ "$stderr" = "ipc-sockcat: stdin: malformed or truncated message" ]
 }
