@@ -133,6 +133,25 @@ open("in.got", "wb").write(sys.stdin.buffer.read())
 	[ "$output" = "$(printf 'y\ny')" ]
 }
 
+@test "signals ignored when we start (nohup, a script's background job) stay ignored" {
+	BATS_TEST_TIMEOUT=20
+	run -0 bash -c "trap '' INT HUP; ipc-spawnpipe -- grep SigIgn /proc/self/status </dev/null"
+	ign=$(awk '{print $2}' <<<"$output")
+	(( (16#$ign & 3) == 3 ))          # SIGHUP and SIGINT: still ignored
+	(( (16#$ign & (1 << 12)) == 0 ))  # SIGPIPE: default all the same
+	# ipc-spawnpipe itself ignores it too, and the child goes on.
+	bash -c "trap '' HUP; exec ipc-spawnpipe -- sh -c 'echo ready; while [ ! -e go ]; do sleep 0.02; done; echo done'" \
+	    </dev/null >out 3>&- &
+	bg_pid=$!
+	bg_track "$bg_pid"
+	poll_until 10 grep -q ready out
+	kill -HUP "$bg_pid"
+	touch go
+	wait_exit "$bg_pid" 10
+	[ "$status" = 0 ]
+	[ "$(cat out)" = "$(printf 'ready\ndone')" ]
+}
+
 @test "SIGTERM is forwarded; the exit status is the child's" {
 	BATS_TEST_TIMEOUT=20
 	bg ipc-spawnpipe -- sh -c 'trap "echo got TERM; exit 3" TERM; echo ready
@@ -157,9 +176,10 @@ open("in.got", "wb").write(sys.stdin.buffer.read())
 	BATS_TEST_TIMEOUT=20
 	# A pty: the terminal sends SIGINT to the whole foreground group.
 	run -0 python3 - <<'EOF'
-import os, pty, time
+import os, pty, signal, time
 pid, fd = pty.fork()
 if pid == 0:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # whatever bats left
     os.execvp("ipc-spawnpipe", ["ipc-spawnpipe", "--", "sh", "-c",
         'n=0; trap "n=\\$((n+1))" INT; echo ready; '
         'while [ ! -e stop ]; do sleep 0.02; done; echo "INT=$n"'])
