@@ -176,6 +176,19 @@ in_syscall() {
 	[[ "$stderr" != *"Too many open files"* ]]
 }
 
+@test "create: queues_max reached (ENOSPC) is named, not 'No space left on device'" {
+	skip_unless_root
+	unshare --ipc true 2>/dev/null || skip "needs unshare --ipc (a private IPC namespace)"
+	# A fresh IPC namespace has its own queues and its own queues_max, so
+	# this touches nothing outside; user nobody has no CAP_SYS_RESOURCE.
+	run -1 --separate-stderr unshare --ipc sh -c '
+		echo 2 >/proc/sys/fs/mqueue/queues_max || exit 9
+		for n in a b c; do
+			setpriv --reuid=nobody --regid=nogroup --clear-groups -- ipc-mq create $n || exit
+		done'
+	[ "$stderr" = "ipc-mq: /c: cannot create: the system-wide number of queues is at its limit queues_max (2, /proc/sys/fs/mqueue/queues_max)" ]
+}
+
 @test "rm: removes each queue; a missing one is an error, the others still go" {
 	a=$(newq) b=$(newq) c=$(newq)
 	ipc-mq create "$a"
