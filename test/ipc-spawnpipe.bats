@@ -109,15 +109,52 @@ open("in.got", "wb").write(sys.stdin.buffer.read())
 	[ -z "$stderr" ]
 }
 
-@test "the child has only the descriptors it inherited, none of ours" {
-	# The same listing with and without ipc-spawnpipe in between.
-	want=$(ls /proc/self/fd </dev/null | sort -n)
-	got=$(ipc-spawnpipe -- ls /proc/self/fd </dev/null | sort -n)
-	[ "$got" = "$want" ]
-	# An inherited descriptor passes through.
-	got=$(ipc-spawnpipe -- ls /proc/self/fd 7</dev/null </dev/null)
-	grep -qx 7 <<<"$got"
-	run -0 --separate-stderr ipc-spawnpipe -- bash -c 'readlink /proc/self/fd/0 /proc/self/fd/1' </dev/null
+# fds_of PID: PID's open descriptors, sorted, on one line.
+fds_of() {
+	ls "/proc/$1/fd" | sort -n | tr '\n' ' '
+}
+
+# closed_run COMMAND...: COMMAND with every descriptor above 2 closed
+# (bats keeps some open) but $KEEP_FD, in the background; sets bg_pid.
+closed_run() {
+	python3 -c '
+import os, sys
+keep = int(os.environ.get("KEEP_FD", "0"))
+for fd in range(3, 1024):
+    if fd != keep:
+        try: os.close(fd)
+        except OSError: pass
+if keep: os.set_inheritable(keep, True)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
+	bg_pid=$!
+	bg_track "$bg_pid"
+}
+
+@test "the child has only 0, 1, 2 and what we inherited, none of ours" {
+	BATS_TEST_TIMEOUT=20
+	# Its fds are looked at from outside while it sleeps.
+	closed_run ipc-spawnpipe -- sh -c 'echo $$; exec sleep 10' </dev/null >out
+	poll_until 10 test -s out
+	[ "$(fds_of "$(cat out)")" = "0 1 2 " ]
+	kill "$bg_pid"
+	# An inherited descriptor passes through, at its number.
+	KEEP_FD=7 closed_run ipc-spawnpipe -- sh -c 'echo $$; exec sleep 10' </dev/null >out2 7</dev/null
+	poll_until 10 test -s out2
+	[ "$(fds_of "$(cat out2)")" = "0 1 2 7 " ]
+	kill "$bg_pid"
+	# Each worker of a pool, too: no other worker's pipe ends.
+	closed_run ipc-spawnpipe -j 3 -- sh -c 'echo $$; exec sleep 10' </dev/null >out3
+	poll_until 10 lines_at_least out3 3
+	for pid in $(cat out3); do
+		[ "$(fds_of "$pid")" = "0 1 2 " ]
+	done
+	kill "$bg_pid"
+	# --fd: the connection, and nothing else.
+	closed_run ipc-spawnpipe --fd 5 -- sh -c 'echo $$; exec sleep 10' </dev/null >out4
+	poll_until 10 test -s out4
+	[ "$(fds_of "$(cat out4)")" = "0 1 2 5 " ]
+	kill "$bg_pid"
+	run -0 ipc-spawnpipe -- bash -c 'readlink /proc/self/fd/0 /proc/self/fd/1' </dev/null
 	[[ "${lines[0]}" == pipe:* ]]
 	[[ "${lines[1]}" == pipe:* ]]
 }
