@@ -526,7 +526,11 @@ udp_run(int fd)
 			in_eof = udp_pull(fd, &in);
 			last = num_now();
 		}
+		if (opt_progress)
+			progress(n_sent, n_recv, false);
 	}
+	if (opt_progress)
+		progress(n_sent, n_recv, true);
 	frame_reader_free(&in);
 	free(buf);
 	return EXIT_OK;
