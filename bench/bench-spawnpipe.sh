@@ -23,7 +23,10 @@ RUNS=${RUNS:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /dev/shm/bench-spawnpipe.XXXXXX) || exit 1
 trap 'rm -rf "$TMP"' EXIT
+# A signal ends us through exit, so the EXIT trap removes the 1 GiB file.
+trap 'exit 129' HUP
 trap 'exit 130' INT
+trap 'exit 141' PIPE
 trap 'exit 143' TERM
 
 have() { command -v "$1" >/dev/null 2>&1; }
