@@ -124,8 +124,13 @@ conn_try(const struct addr *a, int64_t deadline, int verbose, char *where,
 		socklen_t len = addr_sun(a, &sun);
 		snprintf(where, wlen, "unix:%s%s", a->abstract ? "@" : "",
 		    a->path);
-		return conn_one(AF_UNIX, SOCK_STREAM, (struct sockaddr *)&sun,
-		    len, deadline);
+		if (verbose)
+			warnx("connecting to %s", where);
+		int fd = conn_one(AF_UNIX, SOCK_STREAM,
+		    (struct sockaddr *)&sun, len, deadline);
+		if (fd == -1 && verbose)
+			warn("%s", where);
+		return fd;
 	}
 	struct addrinfo *res = addr_resolve(a, false);
 	int fd = -1, e = ECONNREFUSED;
