@@ -1,0 +1,533 @@
+#!/usr/bin/env bats
+# ipc-sockserve: print mode, exec mode, Unix sockets, UDP, framing,
+# broadcast, signals and resource faults, against python3, nc and socat.
+bats_require_minimum_version 1.5.0
+export BATS_TEST_TIMEOUT=30
+
+setup() {
+	load helper
+	cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+	kill_servers
+}
+
+# pyclient ADDRESS: sends stdin, half-closes, prints the reply.
+PYCLIENT='
+import socket, sys
+def conn(a):
+    if a.startswith("unix:"):
+        p = a[5:]
+        if p.startswith("@"): p = "\0" + p[1:]
+        s = socket.socket(socket.AF_UNIX); s.connect(p); return s
+    if a.startswith("["):
+        h, port = a[1:].split("]:")
+    else:
+        h, port = a.rsplit(":", 1)
+    return socket.create_connection((h, int(port)))
+s = conn(sys.argv[1])
+s.sendall(sys.stdin.buffer.read()); s.shutdown(socket.SHUT_WR)
+while True:
+    b = s.recv(65536)
+    if not b: break
+    sys.stdout.buffer.write(b)
+'
+pyclient() { python3 -c "$PYCLIENT" "$@"; }
+
+# run_clean COMMAND...: exec COMMAND with only descriptors 0-3 open.
+run_clean() {
+	local f
+	for f in /proc/$BASHPID/fd/*; do
+		f=${f##*/}
+		if ((f > 3)); then eval "exec $f>&-"; fi
+	done
+	exec "$@"
+}
+
+lines_in() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+
+# ---- addresses and print mode ----
+
+@test "default bind: 127.0.0.1 and ::1 on one kernel-picked port" {
+	serve_bg ipc-sockserve -r 3 0
+	[ "${#srv_addrs[@]}" -eq 2 ]
+	p=$(port_of "$srv_addr")
+	[ "${srv_addrs[0]}" = "127.0.0.1:$p" ]
+	[ "${srv_addrs[1]}" = "[::1]:$p" ]
+	echo four | nc -N 127.0.0.1 "$p"
+	echo six | nc -N ::1 "$p"
+	poll_until 5 lines_in "$srv_out" 2
+	run -0 sort "$srv_out"
+	[ "$output" = "$(printf 'four\nsix')" ]
+}
+
+@test "*:PORT binds every local address" {
+	serve_bg ipc-sockserve -r 3 '*:0'
+	p=$(port_of "$srv_addr")
+	[[ " ${srv_addrs[*]} " == *" 0.0.0.0:$p "* ]]
+	[[ " ${srv_addrs[*]} " == *" [::]:$p "* ]]
+}
+
+@test "bad ports and addresses are usage errors" {
+	for a in 70000 abc 010 tcp:localhost:-5 0x50 "80 " '[::1' ; do
+		run -2 --separate-stderr ipc-sockserve "$a"
+		[[ "$stderr" == *ipc-sockserve:* ]]
+	done
+	run -2 --separate-stderr ipc-sockserve -5
+	[[ "$stderr" == *usage:* ]]
+}
+
+@test "a busy port is an error (no SO_REUSEPORT)" {
+	serve_bg ipc-sockserve -r 3 tcp4:127.0.0.1:0
+	run -1 --separate-stderr ipc-sockserve "$srv_addr"
+	[[ "$stderr" == *"Address already in use"* ]]
+}
+
+@test "concurrent clients: lines are never interleaved" {
+	serve_bg ipc-sockserve -n 6 -r 3 tcp4:127.0.0.1:0
+	for i in 1 2 3 4 5 6; do
+		python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
+line = (sys.argv[1] * 1000 + '\n').encode()
+for _ in range(300):
+    s.sendall(line[:333]); s.sendall(line[333:])
+s.close()" "$i" &
+	done
+	wait_exit "$srv_pid" 20
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <"$srv_out")" -eq 1800 ]
+	run -0 sh -c "sort '$srv_out' | uniq -c | awk '{print \$1}' | sort -u"
+	[ "$output" = 300 ]
+	[ "$(sort -u "$srv_out" | wc -l)" -eq 6 ]
+}
+
+@test "one client's binary bytes arrive unchanged (-1 and not)" {
+	head -c 3000000 /dev/urandom >bin
+	printf 'no newline at the end' >>bin
+	serve_bg ipc-sockserve -1 -r 3 0
+	nc -N 127.0.0.1 "$(port_of "$srv_addr")" <bin
+	wait_exit "$srv_pid" 10
+	[ "$status" -eq 0 ]
+	cmp bin "$srv_out"
+	serve_bg ipc-sockserve -r 3 0
+	pyclient "$srv_addr" <bin
+	poll_until 10 test "$(stat -c %s "$srv_out")" -eq "$(stat -c %s bin)"
+	cmp bin "$srv_out"
+}
+
+@test "an unterminated last line gets a newline only before another client" {
+	serve_bg ipc-sockserve -n 2 -r 3 0
+	printf 'first' | pyclient "$srv_addr"
+	printf 'second' | pyclient "$srv_addr"
+	wait_exit "$srv_pid" 10
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out"; echo .)" = "$(printf 'first\nsecond.')" ]
+}
+
+@test "--peer prefixes each line with the client address" {
+	serve_bg ipc-sockserve -p -1 -r 3 tcp6:0
+	run -0 python3 -c "
+import socket
+s = socket.create_connection(('::1', $(port_of "$srv_addr")))
+s.sendall(b'a\nb\n'); s.shutdown(socket.SHUT_WR); s.recv(1)
+print(s.getsockname()[1])"
+	wait_exit "$srv_pid" 10
+	[ "$(cat "$srv_out")" = "$(printf '[::1]:%s\ta\n[::1]:%s\tb' "$output" "$output")" ]
+}
+
+@test "--count ends after N connections; socat and nc as peers" {
+	serve_bg ipc-sockserve -n 2 -r 3 tcp4:127.0.0.1:0
+	echo via-socat | socat - "TCP:$srv_addr"
+	echo via-nc | nc -N 127.0.0.1 "$(port_of "$srv_addr")"
+	wait_exit "$srv_pid" 10
+	[ "$status" -eq 0 ]
+	[ "$(sort "$srv_out")" = "$(printf 'via-nc\nvia-socat')" ]
+}
+
+@test "a stdout reader that goes away ends the server quietly with 1" {
+	mkfifo ready out
+	exec 4<>out
+	ipc-sockserve -r 3 0 3>ready >out 2>err 4>&- &
+	pid=$!
+	bg_track $pid
+	read -r addr <ready
+	exec 4<&-
+	wait_exit "$pid" 5
+	[ "$status" -eq 1 ]
+	[ ! -s err ]
+	# and while a client is sending
+	(
+		ipc-sockserve -r 3 0 3>ready 2>err | head -c 10 >/dev/null
+		echo "${PIPESTATUS[0]}" >st
+	) &
+	read -r addr <ready
+	yes | head -c 1000000 | pyclient "$addr" || true
+	poll_until 5 test -s st
+	[ "$(cat st)" -eq 1 ]
+	[ ! -s err ]
+}
+
+@test "-i closes a connection that moved no data" {
+	serve_bg ipc-sockserve -i 200ms -r 3 0
+	run -0 python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
+t = time.monotonic(); s.sendall(b'x\n')
+assert s.recv(10) == b''
+print(round(time.monotonic() - t, 1))"
+	[[ "$output" =~ ^0\.[2-9]$ ]]
+	[ "$(cat "$srv_out")" = x ]
+}
+
+# ---- Unix sockets ----
+
+@test "unix: served, mode 0600, removed on exit" {
+	serve_bg ipc-sockserve -1 -r 3 unix:s.sock
+	[ "$srv_addr" = unix:s.sock ]
+	[ "$(stat -c %a s.sock)" = 600 ]
+	echo hi | pyclient unix:s.sock
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out")" = hi ]
+	[ ! -e s.sock ]
+}
+
+@test "unix: --mode is exact whatever the umask; bad --mode uses" {
+	umask 077
+	serve_bg ipc-sockserve --mode 0666 -r 3 unix:m.sock
+	[ "$(stat -c %a m.sock)" = 666 ]
+	run -2 ipc-sockserve --mode 0600 unix:@abs
+	run -2 ipc-sockserve --mode 0600 0
+	run -2 ipc-sockserve --mode 99 unix:x.sock
+	[ ! -e x.sock ]
+}
+
+@test "unix: removed on SIGTERM, SIGINT and SIGHUP" {
+	for s in TERM INT HUP; do
+		serve_bg ipc-sockserve -r 3 unix:"$s".sock
+		[ -S "$s".sock ]
+		kill -"$s" "$srv_pid"
+		wait_exit "$srv_pid" 5
+		[ "$status" -eq $((128 + $(kill -l "$s"))) ]
+		[ ! -e "$s".sock ]
+	done
+}
+
+@test "unix: a path too long is a usage error, nothing created" {
+	long=$(printf 'd%.0s' {1..120})
+	run -2 --separate-stderr ipc-sockserve "unix:$long"
+	[[ "$stderr" == *limit* ]]
+	[ ! -e "$long" ]
+}
+
+@test "unix: a regular file or directory at the path is left untouched" {
+	echo precious >file.sock
+	run -1 --separate-stderr ipc-sockserve unix:file.sock
+	[[ "$stderr" == *"not a socket"* ]]
+	[ "$(cat file.sock)" = precious ]
+	mkdir dir.sock
+	run -1 ipc-sockserve unix:dir.sock
+	[ -d dir.sock ]
+}
+
+@test "unix: a stale socket is replaced, a live one and a datagram one refused" {
+	python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.bind('stale.sock')"
+	[ -S stale.sock ]
+	serve_bg ipc-sockserve -n 2 -r 3 unix:stale.sock
+	# (the probe of a second server is a connection, with nothing sent)
+	run -1 --separate-stderr ipc-sockserve unix:stale.sock
+	[[ "$stderr" == *"listening"* ]]
+	[ -S stale.sock ]
+	echo ok | pyclient unix:stale.sock
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out")" = ok ]
+	# a live datagram socket (a stale one is as stale as any)
+	exec 5< <(python3 -c "
+import socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind('dg.sock')
+print('bound', flush=True); time.sleep(10)")
+	read -r _ <&5
+	ino=$(stat -c %i dg.sock)
+	run -1 --separate-stderr ipc-sockserve unix:dg.sock
+	[[ "$stderr" == *datagram* ]]
+	[ "$(stat -c %i dg.sock)" = "$ino" ]
+	exec 5<&-
+}
+
+@test "unix: a socket replaced by another server is not removed at exit" {
+	serve_bg ipc-sockserve -r 3 unix:r.sock
+	first=$srv_pid
+	rm r.sock
+	serve_bg ipc-sockserve -r 3 unix:r.sock
+	ino=$(stat -c %i r.sock)
+	kill -TERM "$first"
+	wait_exit "$first" 5
+	[ "$(stat -c %i r.sock)" = "$ino" ]
+}
+
+@test "unix: a peer of another uid is refused, --allow-uid admits it" {
+	skip_unless_root
+	name=$(uniq_name)
+	serve_bg ipc-sockserve -v -1 -r 3 "unix:@$name"
+	[ "$srv_addr" = "unix:@$name" ]
+	echo intruder | as_nobody /usr/bin/python3 -c "$PYCLIENT" "unix:@$name" || true
+	echo root | pyclient "unix:@$name"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out")" = root ]
+	grep -q "refused a peer of uid $(id -u nobody)" "$srv_err"
+	serve_bg ipc-sockserve -1 --allow-uid nobody -r 3 "unix:@$name"
+	echo guest | as_nobody /usr/bin/python3 -c "$PYCLIENT" "unix:@$name"
+	wait_exit "$srv_pid" 5
+	[ "$(cat "$srv_out")" = guest ]
+}
+
+@test "unix: --peer names the client by pid" {
+	serve_bg ipc-sockserve -p -1 -r 3 unix:p.sock
+	run -0 python3 -c "
+import socket, os
+s = socket.socket(socket.AF_UNIX); s.connect('p.sock')
+s.sendall(b'me\n'); s.shutdown(socket.SHUT_WR); s.recv(1); print(os.getpid())"
+	wait_exit "$srv_pid" 5
+	[ "$(cat "$srv_out")" = "$(printf 'pid=%s\tme' "$output")" ]
+}
+
+# ---- exec mode ----
+
+@test "exec: the UCSPI environment over TCP and Unix" {
+	export UNIXREMOTEPID=stale TCPREMOTEHOST=stale
+	serve_bg ipc-sockserve -1 -r 3 tcp4:127.0.0.1:0 -- sh -c \
+	    'echo "$PROTO $TCPREMOTEIP $TCPLOCALIP:$TCPLOCALPORT ${UNIXREMOTEPID-unset} ${TCPREMOTEHOST-unset}"'
+	run -0 pyclient "$srv_addr" </dev/null
+	[ "$output" = "TCP 127.0.0.1 $srv_addr unset unset" ]
+	serve_bg ipc-sockserve -1 -r 3 unix:e.sock -- sh -c \
+	    'echo "$PROTO $UNIXREMOTEEUID $UNIXREMOTEEGID ${TCPREMOTEIP-unset}"'
+	run -0 pyclient unix:e.sock </dev/null
+	[ "$output" = "UNIX $(id -u) $(id -g) unset" ]
+}
+
+@test "exec: a client's half-close reaches sort, whose answer arrives whole" {
+	serve_bg ipc-sockserve -r 3 0 -- sort
+	run -0 pyclient "$srv_addr" < <(seq 20000 -1 1)
+	[ "$output" = "$(seq 1 20000 | sort)" ]
+	run -0 pyclient "${srv_addrs[1]}" < <(printf 'b\na\n')
+	[ "$output" = "$(printf 'a\nb')" ]
+}
+
+@test "exec: the child sees none of our descriptors and default signals" {
+	serve_bg run_clean ipc-sockserve -r 3 0 -- sh -c \
+	    'cd /proc/self/fd && echo *; grep -E "^Sig(Ign|Blk)" /proc/self/status'
+	# a second client is connected meanwhile
+	exec 5< <(python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
+print('held', flush=True); time.sleep(5)")
+	read -r _ <&5
+	run -0 pyclient "$srv_addr" </dev/null
+	# 3 is the directory the shell's glob reads
+	[ "${lines[0]}" = "0 1 2 3" ]
+	[[ "${lines[1]}" == SigBlk:*0000000000000000 ]]
+	[[ "${lines[2]}" == SigIgn:*0000000000000000 ]]
+	exec 5<&-
+}
+
+@test "exec: SIGPIPE is default in the child (yes | head ends)" {
+	serve_bg ipc-sockserve -1 -r 3 0 -- sh -c 'yes | head -1'
+	run -0 timeout 10 python3 -c "$PYCLIENT" "$srv_addr" </dev/null
+	[ "$output" = y ]
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ ! -s "$srv_err" ]
+}
+
+@test "exec: -1 passes the child's status through; missing command is 127" {
+	serve_bg ipc-sockserve -1 -r 3 0 -- sh -c 'exit 42'
+	pyclient "$srv_addr" </dev/null
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 42 ]
+	serve_bg ipc-sockserve -1 -r 3 0 -- /no/such/command
+	pyclient "$srv_addr" </dev/null || true
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 127 ]
+}
+
+@test "exec: no zombies after many connections; -c caps them" {
+	serve_bg ipc-sockserve -c 3 -r 3 tcp4:127.0.0.1:0 -- cat
+	python3 -c "
+import socket
+for i in range(150):
+    s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
+    s.sendall(b'x'); s.shutdown(socket.SHUT_WR)
+    assert s.recv(10) == b'x'
+    s.close()"
+	no_zombie() { ! ps --ppid "$srv_pid" -o stat= | grep -q Z; }
+	poll_until 5 no_zombie
+	[ "$(ps --ppid "$srv_pid" -o pid= | wc -l)" -eq 0 ]
+}
+
+@test "exec: -i is a usage error pointing to timeout(1)" {
+	run -2 --separate-stderr ipc-sockserve -i 1s 0 -- cat
+	[[ "$stderr" == *"timeout(1)"* ]]
+}
+
+# ---- signals ----
+
+@test "SIGTERM wakes an idle server at once" {
+	serve_bg ipc-sockserve -r 3 0
+	start=$SECONDS
+	kill -TERM "$srv_pid"
+	wait_exit "$srv_pid" 3
+	[ "$status" -eq 143 ]
+}
+
+@test "SIGTERM lets a connection finish within --grace, then the server dies of it" {
+	serve_bg ipc-sockserve --grace 800ms -r 3 tcp4:127.0.0.1:0
+	exec 5< <(python3 -c "
+import socket, time, sys
+s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
+s.sendall(b'early\n'); print('sent', flush=True)
+sys.stdin.readline()
+s.sendall(b'late\n'); time.sleep(3)" < <(sleep 0.3; echo go))
+	read -r _ <&5
+	poll_until 5 lines_in "$srv_out" 1
+	kill -TERM "$srv_pid"
+	# no longer accepting
+	poll_until 3 sh -c "! nc -z 127.0.0.1 $(port_of "$srv_addr")"
+	kill -0 "$srv_pid"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 143 ]
+	[ "$(cat "$srv_out")" = "$(printf 'early\nlate')" ]
+	exec 5<&-
+}
+
+@test "a second signal ends the grace period at once" {
+	serve_bg ipc-sockserve -v --grace 20s -r 3 0 -- sleep 30
+	exec 5< <(pyclient "$srv_addr" </dev/null)
+	poll_until 5 sh -c "ps --ppid $srv_pid -o pid= | grep -q ."
+	kill -INT "$srv_pid"
+	poll_until 5 grep -q "to finish" "$srv_err"
+	kill -0 "$srv_pid"
+	kill -INT "$srv_pid"
+	wait_exit "$srv_pid" 3
+	[ "$status" -eq 130 ]
+	exec 5<&-
+}
+
+# ---- descriptors running out ----
+
+@test "ulimit -n 64 and 200 connections: no spin, serves again after" {
+	skip_under_asan "ASan needs more descriptors"
+	ipc-sockserve_limited() { ulimit -n 64; exec ipc-sockserve "$@"; }
+	serve_bg ipc-sockserve_limited -c 1000 -r 3 tcp4:127.0.0.1:0
+	run -0 python3 -c "
+import socket, time
+port = $(port_of "$srv_addr")
+def cpu():
+    f = open('/proc/$srv_pid/stat').read().split(')')[1].split()
+    return int(f[11]) + int(f[12])
+held = [socket.create_connection(('127.0.0.1', port)) for _ in range(200)]
+for s in held: s.sendall(b'held\n')
+time.sleep(0.3); c0 = cpu(); time.sleep(1); print(cpu() - c0)
+for s in held: s.close()
+s = socket.create_connection(('127.0.0.1', port)); s.sendall(b'after\n'); s.close()"
+	[ "$output" -le 10 ]    # clock ticks in one second: not spinning
+	poll_until 10 grep -q after "$srv_out"
+	poll_until 10 lines_in "$srv_out" 201
+	grep -q "Too many open files" "$srv_err"
+	# the default cap (limit less 32) never hits EMFILE
+	serve_bg ipc-sockserve_limited -r 3 tcp4:127.0.0.1:0
+	python3 -c "
+import socket
+port = $(port_of "$srv_addr")
+held = [socket.create_connection(('127.0.0.1', port)) for _ in range(200)]
+for s in held: s.sendall(b'x\n'); s.close()"
+	poll_until 10 lines_in "$srv_out" 200
+	[ ! -s "$srv_err" ]
+}
+
+# ---- UDP and framing ----
+
+@test "udp: each datagram one line, no second newline; --peer; -n" {
+	serve_bg ipc-sockserve -n 3 -r 3 udp4:127.0.0.1:0
+	[[ "$srv_addr" == udp:127.0.0.1:* ]]
+	python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for m in (b'one', b'two\n', b''): s.sendto(m, ('127.0.0.1', $(port_of "$srv_addr")))"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out"; echo .)" = "$(printf 'one\ntwo\n\n.')" ]
+	serve_bg ipc-sockserve -p -0 -1 -r 3 udp4:127.0.0.1:0
+	run -0 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b'dg', ('127.0.0.1', $(port_of "$srv_addr"))); print(s.getsockname()[1])"
+	wait_exit "$srv_pid" 5
+	[ "$(tr '\0' '|' <"$srv_out")" = "$(printf '127.0.0.1:%s\tdg|' "$output")" ]
+}
+
+@test "--len32 talks to Python's multiprocessing.connection.Client" {
+	serve_bg ipc-sockserve -1 --len32 -r 3 tcp4:127.0.0.1:0
+	python3 -c "
+from multiprocessing.connection import Client
+c = Client(('127.0.0.1', $(port_of "$srv_addr")))
+c.send_bytes(b'hello'); c.send_bytes(b'two words'); c.send_bytes(b''); c.close()"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out"; echo .)" = "$(printf 'hello\ntwo words\n\n.')" ]
+	serve_bg ipc-sockserve -1 --len32 --netstring -r 3 unix:l.sock
+	python3 -c "
+from multiprocessing.connection import Client
+c = Client('l.sock'); c.send_bytes(b'a,b'); c.close()"
+	wait_exit "$srv_pid" 5
+	[ "$(cat "$srv_out")" = "3:a,b," ]
+}
+
+@test "--len32: a truncated frame is reported, not printed" {
+	serve_bg ipc-sockserve -1 --len32 -r 3 tcp4:127.0.0.1:0
+	printf '\0\0\0\011abc' | pyclient "$srv_addr"
+	wait_exit "$srv_pid" 5
+	[ ! -s "$srv_out" ]
+	grep -q "bad message" "$srv_err"
+}
+
+@test "-0: NUL-terminated messages are printed whole" {
+	serve_bg ipc-sockserve -0 -n 2 -r 3 0
+	printf 'a\0b c\0' | pyclient "$srv_addr"
+	printf 'last' | pyclient "$srv_addr"
+	wait_exit "$srv_pid" 5
+	[ "$(tr '\0' '|' <"$srv_out")" = "a|b c|last|" ]
+}
+
+# ---- broadcast ----
+
+@test "--broadcast: stdin lines reach every client, then EOF" {
+	mkfifo in
+	exec 6<>in
+	# (a background job's stdin is /dev/null unless redirected there)
+	serve_bg run_clean sh -c 'exec "$@" <in' sh ipc-sockserve -b -r 3 0
+	for i in 1 2; do
+		python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
+s.sendall(b'hello $i\n')
+out = b''
+while True:
+    b = s.recv(100)
+    if not b: break
+    out += b
+sys.stdout.buffer.write(out)" >got$i 6>&- &
+		bg_track $!
+	done
+	poll_until 5 lines_in "$srv_out" 2
+	printf 'news\nmore news\n' >&6
+	exec 6>&-
+	poll_until 5 test -s got2 || { cat "$srv_err" got1 got2; false; }
+	poll_until 5 test -s got1
+	[ "$(cat got1)" = "$(printf 'news\nmore news')" ]
+	[ "$(cat got2)" = "$(printf 'news\nmore news')" ]
+	[ "$(sort "$srv_out")" = "$(printf 'hello 1\nhello 2')" ]
+}
