@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -57,8 +58,6 @@ sig_init(void)
 	struct sigaction sa;
 	sigset_t none;
 
-	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1)
-		selfpipe[0] = selfpipe[1] = -1;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = sig_handler;
 	sa.sa_flags = SA_SIGINFO | SA_NOCLDSTOP;
@@ -71,9 +70,24 @@ sig_init(void)
 	atexit(sig_run_cleanups);
 }
 
+/* The self-pipe is made on first use: a one-shot tool that never polls
+ * does not pay for it (a pipe costs more than all the sigactions). */
 int
 sig_fd(void)
 {
+	int p[2];
+
+	if (selfpipe[0] != -1)
+		return selfpipe[0];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	selfpipe[0] = p[0];
+	selfpipe[1] = p[1];
+	/* The handler must see the pipe before we look at the flags. */
+	atomic_signal_fence(memory_order_seq_cst);
+	/* A signal caught before the pipe existed still makes it readable. */
+	if (caught || child || alarmed)
+		(void)write(selfpipe[1], "", 1);
 	return selfpipe[0];
 }
 
