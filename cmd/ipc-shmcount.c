@@ -93,6 +93,9 @@ static bool opt_shared;
 /* Filled when a counter is mapped, so the SIGBUS handler can name it. */
 static char bus_msg[320];
 static size_t bus_len;
+/* get only reads: a counter we may read but not write is fine for it. */
+static bool read_only_ok;
+static int map_prot = PROT_READ | PROT_WRITE;
 /* "/NAME" of the counter in use, for messages. */
 static char cur_name[258];
 
@@ -182,7 +185,7 @@ shmc_map_fd(int fd, const char *slash)
 	/* The size is right, so touching the page is safe unless another
 	 * program truncates it now: that is what the SIGBUS handler is for. */
 	bus_arm(slash);
-	p = mmap(NULL, SHMC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, SHMC_SIZE, map_prot, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		err(EXIT_FAIL, "%s: mmap", slash);
 	if ((why = shmc_invalid(&st, p)) != NULL)
@@ -201,6 +204,10 @@ shmc_open(const char *path, const char *slash, bool missing_ok)
 	int fd;
 
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == EACCES && read_only_ok) {
+		map_prot = PROT_READ;
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	}
 	if (fd == -1) {
 		if (errno == ENOENT && missing_ok)
 			return NULL;
@@ -473,6 +480,7 @@ static int
 do_get(struct cmd *c)
 {
 	need_operands(c, 1, 1);
+	read_only_ok = true;
 	print_value(atomic_load(&open_operand(c->argv[0], false)->value));
 	return EXIT_OK;
 }

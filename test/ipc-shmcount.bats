@@ -351,6 +351,12 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 	ipc-shmcount create --mode 0666 -i 8 "$D"
 	run -0 as_nobody "$IPC_BIN/ipc-shmcount" incr "$D"
 	[ "$output" = 9 ]
+	# readable but not writable: get works, a change is refused
+	chmod 0644 "/dev/shm/$D"
+	run -0 as_nobody "$IPC_BIN/ipc-shmcount" get "$D"
+	[ "$output" = 9 ]
+	run -1 --separate-stderr as_nobody "$IPC_BIN/ipc-shmcount" incr "$D"
+	[[ "$stderr" == *"Permission denied"* ]]
 	# nobody's own default counter is 0600: root's tool refuses it
 	run -0 as_nobody "$IPC_BIN/ipc-shmcount" create "$C.n"
 	run -1 ipc-shmcount get "$C.n"
@@ -368,6 +374,22 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 	[ "$status" = 1 ]
 	grep -q "ipc-shmcount: /$C: the counter was truncated under us (SIGBUS)" err
 	[ ! -s out ]
+}
+
+@test "SIGINT ends a long incr -n promptly; every step it made is counted" {
+	ipc-shmcount create "$C"
+	ipc-shmcount incr -n 1000000000000 "$C" >out &
+	local pid=$!
+	bg_track "$pid"
+	poll_until 10 value_above 1000
+	kill -INT "$pid"
+	wait_exit "$pid" 3
+	[ "$status" = 130 ]
+	[ ! -s out ]
+	local v
+	v=$(ipc-shmcount get "$C")
+	run -0 ipc-shmcount incr "$C"
+	[ "$output" = $((v + 1)) ]
 }
 
 @test "rm removes counters and leaves anything else alone" {
