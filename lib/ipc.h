@@ -235,6 +235,7 @@ struct relay_end {
 	size_t inpipe;
 	bool splice_in, splice_out, eof;
 	bool in_full;  /* our pipe took no more: wait for OUT first */
+	bool out_dontwait;  /* OUT is a blocking socket: send(MSG_DONTWAIT) */
 	char *buf;
 	size_t off, len;
 };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <err.h>
 
@@ -30,8 +31,20 @@ relay_end_init(struct relay_end *e, int in, int out)
 static void
 relay_setup(struct relay_end *e)
 {
+	struct stat st;
+	int fl;
+
 	if (e->buf != NULL)  /* kept by an earlier relay_run: resume */
 		return;
+	/* splice(2) into a blocking socket blocks whatever its flags say,
+	 * stalling the other direction (a proxy under inetd or ipc-sockserve
+	 * exec mode could deadlock). We do not make a descriptor we share
+	 * non-blocking: send(MSG_DONTWAIT) affects only our call. */
+	if (fstat(e->out, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    (fl = fcntl(e->out, F_GETFL)) != -1 && !(fl & O_NONBLOCK)) {
+		e->out_dontwait = true;
+		e->splice_out = false;
+	}
 	if (pipe2(e->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
 		e->splice_in = e->splice_out = false;
 		e->pipe[0] = e->pipe[1] = -1;
@@ -162,7 +175,10 @@ relay_push(struct relay_end *e)
 			e->inpipe -= (size_t)n;
 			e->in_full = false;
 		}
-		n = write(e->out, e->buf + e->off, e->len - e->off);
+		n = e->out_dontwait ?
+		    send(e->out, e->buf + e->off, e->len - e->off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) :
+		    write(e->out, e->buf + e->off, e->len - e->off);
 		if (n > 0) {
 			e->off += (size_t)n;
 			e->bytes += (uint64_t)n;

@@ -491,3 +491,21 @@ open("done", "w").close(); time.sleep(30)'
 	run -1 --separate-stderr ipc-sockcat --len32 --netstring "$srv_addr" < <(printf '5:abc,')
 	[ "$stderr" = "ipc-sockcat: stdin: malformed or truncated message" ]
 }
+
+@test "stdout a blocking socket that is not read: stdin still flows (proxy use)" {
+	pyserve 'threading.Thread(target=lambda: c.sendall(b"r" * 4000000), daemon=True).start()
+time.sleep(0.5)
+open("got.tmp", "w").write(str(len(readall()))); os.rename("got.tmp", "got"); time.sleep(30)'
+	head -c 20000000 /dev/zero >in
+	cat >proxy.py <<-'EOF'
+	import os, socket, subprocess, sys, time
+	a, b = socket.socketpair()  # blocking, as inetd or socat EXEC give it
+	p = subprocess.Popen(["ipc-sockcat", sys.argv[1]], stdin=open("in", "rb"), stdout=a)
+	end = time.time() + 5
+	while not os.path.exists("got") and time.time() < end:
+	    time.sleep(0.02)
+	p.kill()
+	EOF
+	python3 proxy.py "$srv_addr"
+	[ "$(cat got)" = 20000000 ]
+}
