@@ -558,6 +558,9 @@ do_wait(struct cmd *c)
 		    c->argv[1]);
 	int64_t want = parse_value(c->argv[2], "value");
 	struct shmc *s = open_operand(c->argv[0], false);
+	if (verbose)
+		warnx("%s: value %jd, waiting for %s %jd", cur_name,
+		    (intmax_t)atomic_load(&s->value), ops[op], (intmax_t)want);
 	return shmc_wait(s, (enum cond)op, want, c->timeout_ns);
 }
 
@@ -787,6 +790,14 @@ main(int argc, char **argv)
 	const char *sub;
 
 	cli_init(argc, argv);
+	/* -v may come before the subcommand too. */
+	while (argc > 1 && (strcmp(argv[1], "-v") == 0 ||
+	    strcmp(argv[1], "--verbose") == 0)) {
+		verbose++;
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	if (argc < 2)
 		cli_usage(SYNOPSIS);
 	sub = argv[1];

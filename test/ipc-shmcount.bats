@@ -180,6 +180,11 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	run -2 ipc-shmcount
 	run -0 ipc-shmcount incr --help
 	[[ "$output" == *"ipc-shmcount"* ]]
+	# -v is accepted before the subcommand too
+	ipc-shmcount create -i 2 "$D"
+	run -0 --separate-stderr ipc-shmcount -v wait "$D" --ge 1
+	[[ "$stderr" == *"/$D: value 2, waiting for --ge 1"* ]]
+	rm -f "/dev/shm/$D"
 	[ ! -e "/dev/shm/$C" ]
 }
 
