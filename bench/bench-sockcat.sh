@@ -108,19 +108,27 @@ bulk() {
 	echo "|---|---|---|---|---|"
 	for place in same split; do
 		: >"$TMP/res"
+		list=
 		for n in "$@"; do
 			case $n in
 			ipc-sockcat*) have ipc-sockserve || { echo "| $n | $place | skipped: no ipc-sockserve on PATH | | |"; continue; } ;;
 			nc*) have nc || { echo "| $n | $place | skipped: no nc | | |"; continue; } ;;
 			*) have "$n" || { echo "| $n | $place | skipped: no $n | | |"; continue; } ;;
 			esac
-			r=0
-			: >"$TMP/times"
-			while [ $r -lt "$RUNS" ]; do
-				one "$n" "$place" >>"$TMP/times"
-				r=$((r + 1))
+			list="$list $n"
+			: >"$TMP/times.$n"
+		done
+		# Round robin, so a change in the machine's load hits every
+		# contestant alike.
+		r=0
+		while [ $r -lt "$RUNS" ]; do
+			for n in $list; do
+				one "$n" "$place" >>"$TMP/times.$n"
 			done
-			m=$(median <"$TMP/times")
+			r=$((r + 1))
+		done
+		for n in $list; do
+			m=$(median <"$TMP/times.$n")
 			[ -n "$m" ] && echo "$n $m" >>"$TMP/res"
 		done
 		awk -v b="$BYTES" -v base="$base" -v place="$place" '
