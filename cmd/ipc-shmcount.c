@@ -289,14 +289,17 @@ shmc_wake(struct shmc *c)
 		futex(&c->seq, FUTEX_WAKE, INT_MAX, NULL);
 }
 
-/* The per-step notice inside a batch (-n): with nobody waiting, a second
- * locked operation per step would halve the rate, so the sequence is then
- * bumped once at the end of the batch (shmc_wake). This is still exact
- * for waiters: the load is ordered after the CAS (seq_cst), so a waiter
- * we do not see registered later and reads our value after registering;
- * one we see gets the bump and the wake. */
+/* Inside a batch (-n), every NOTICE_EVERY steps: with nobody waiting,
+ * a second locked operation (and a futex call) per step would halve the
+ * rate, so waiters are looked for only here and at the end of the batch
+ * (shmc_wake). Nothing is lost: a waiter stays registered while it
+ * sleeps, so the next look finds it, bumps the sequence and wakes it,
+ * at most NOTICE_EVERY steps (microseconds) after the change it slept
+ * through; one that registered after a look reads the value itself. */
+#define NOTICE_EVERY 1024
+
 static inline void
-shmc_step_notice(struct shmc *c)
+shmc_batch_notice(struct shmc *c)
 {
 	if (atomic_load(&c->waiters) != 0) {
 		atomic_fetch_add(&c->seq, 1);
@@ -340,9 +343,12 @@ shmc_add(struct shmc *c, int64_t delta, bool sub, long long times,
 			}
 		} while (!atomic_compare_exchange_weak(&c->value, &old, new));
 		old = new;
-		shmc_step_notice(c);
-		if ((i & 0xffff) == 0xffff)
+		if ((i & (NOTICE_EVERY - 1)) == NOTICE_EVERY - 1) {
+			/* Notice first: if a signal ends us now, no
+			 * waiter has a step it was not told of. */
+			shmc_batch_notice(c);
 			sig_check();
+		}
 	}
 	*done = i;
 	if (i > 0)
