@@ -233,6 +233,14 @@ stream_run(int fd)
 
 /* ---- messages over the socket: --len32 frames and UDP datagrams ---- */
 
+/* NS (> 0) as a poll(2) timeout: rounded up (waking early would spin),
+ * at most a day (a year of -i does not fit an int of milliseconds). */
+static int
+poll_ms(int64_t ns)
+{
+	return ns > 86400000000000LL ? 86400000 : (int)((ns + 999999) / 1000000);
+}
+
 /* Prints one received message framed for stdout (-s: drops it). A line
  * that already ends in a newline gets no second one (UDP). */
 static void
@@ -391,7 +399,7 @@ len32_run(int fd)
 			if (left <= 0)
 				errx(EXIT_TIMEOUT, "%s: no data moved for the "
 				    "idle time", address);
-			tmo = (int)((left + 999999) / 1000000);
+			tmo = poll_ms(left);
 		}
 		if (poll(p, 3, tmo) == -1 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
@@ -503,7 +511,8 @@ udp_run(int fd)
 			{ .fd = fd, .events = POLLIN },
 			{ .fd = in_eof ? -1 : 0, .events = POLLIN },
 		};
-		int64_t bound = in_eof ? after : opt_idle, tmo = -1;
+		int64_t bound = in_eof ? after : opt_idle;
+		int tmo = -1;
 		if (bound > 0) {
 			int64_t left = last + bound - num_now();
 			if (left <= 0) {
@@ -512,9 +521,9 @@ udp_run(int fd)
 				errx(EXIT_TIMEOUT, "%s: no data moved for the "
 				    "idle time", address);
 			}
-			tmo = (left + 999999) / 1000000;
+			tmo = poll_ms(left);
 		}
-		if (poll(p, 3, (int)tmo) == -1 && errno != EINTR)
+		if (poll(p, 3, tmo) == -1 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
 		if (sig_drain() != 0)
 			sig_check();
