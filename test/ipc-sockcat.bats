@@ -509,3 +509,11 @@ open("got.tmp", "w").write(str(len(readall()))); os.rename("got.tmp", "got"); ti
 	python3 proxy.py "$srv_addr"
 	[ "$(cat got)" = 20000000 ]
 }
+
+@test "paired with ipc-sockserve --len32: frames become messages again" {
+	srv=$(sockserve) || skip "ipc-sockserve is not built"
+	serve_bg "$srv" -1 -r 3 --len32 --netstring 127.0.0.1:0
+	printf 'one\n\nthr\0ee' | ipc-sockcat --len32 "$srv_addr"
+	wait_exit "$srv_pid" 5
+	cmp "$srv_out" <(printf '3:one,0:,6:thr\0ee,')
+}
