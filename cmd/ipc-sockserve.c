@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -802,6 +803,83 @@ on_datagram(struct item *it)
 
 /* ---- exec mode ---- */
 
+extern char **environ;
+static char **base_env;    /* our environment less every UCSPI variable */
+static size_t nbase;
+
+static const char *ucspi_vars[] = { "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT",
+	"TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
+	"TCPLOCALHOST", "UNIXREMOTEPID", "UNIXREMOTEEUID", "UNIXREMOTEEGID",
+	NULL };
+
+static void
+base_env_init(void)
+{
+	size_t n = 0;
+
+	while (environ[n] != NULL)
+		n++;
+	base_env = calloc(n + 16, sizeof *base_env);
+	if (base_env == NULL)
+		err(EXIT_FAIL, "malloc");
+	for (size_t i = 0; i < n; i++) {
+		bool ucspi = false;
+		for (int k = 0; ucspi_vars[k] && !ucspi; k++) {
+			size_t l = strlen(ucspi_vars[k]);
+			ucspi = strncmp(environ[i], ucspi_vars[k], l) == 0 &&
+			    (environ[i][l] == '=' || environ[i][l] == '\0');
+		}
+		if (!ucspi)
+			base_env[nbase++] = environ[i];
+	}
+}
+
+/* fork+exec per connection is the cost of exec mode: posix_spawn(3)
+ * (a vfork-style clone, no page tables copied) runs COMMAND with the
+ * socket on 0 and 1, default signal dispositions, an empty mask, and the
+ * UCSPI variables in PAIRS (K=V) added to the environment. Returns the
+ * pid, or -1 with *STATUS 127 (not found) or 126. */
+static pid_t
+spawn_fast(int fd, char *const pairs[], int *status)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM,
+		SIGCHLD, SIGPIPE };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def, none;
+	pid_t pid;
+	size_t n = nbase;
+	int rc;
+
+	for (int i = 0; pairs[i] != NULL; i++)
+		if (strchr(pairs[i], '=') != NULL)
+			base_env[n++] = pairs[i];
+	base_env[n] = NULL;
+	sigemptyset(&def);
+	sigemptyset(&none);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&def, sigs[i]);
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawnattr_init(&at) != 0)
+		err(EXIT_FAIL, "posix_spawn");
+	/* The socket is close-on-exec; its dup2 copies on 0 and 1 are not. */
+	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawnp(&pid, o.cmd[0], &fa, &at, o.cmd, base_env);
+	base_env[nbase] = NULL;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc == 0)
+		return pid;
+	errno = rc;
+	*status = rc == ENOENT ? 127 : 126;
+	return -1;
+}
+
 static void
 setenv_pair(char **env, int *n, char *buf, size_t cap, const char *k,
     const char *v)
@@ -821,8 +899,8 @@ spawn_conn(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 		"UNIXREMOTEEGID", NULL };
 	char vals[6][128], h[INET6_ADDRSTRLEN + 8], p[16];
 	char *env[24];
-	int n = 0, status;
-	struct spawn sp = { .fd_in = fd, .fd_out = fd, .fd_extra = -1 };
+	int n = 0, status = 126;
+	pid_t pid;
 
 	setenv_pair(env, &n, vals[0], sizeof vals[0], "PROTO",
 	    unixsock ? "UNIX" : "TCP");
@@ -854,7 +932,7 @@ spawn_conn(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 			env[n++] = (char *)tcp_vars[i];
 	}
 	env[n] = NULL;
-	if (spawn_start(&sp, o.cmd, env, &status) == -1) {
+	if ((pid = spawn_fast(fd, env, &status)) == -1) {
 		warn("%s", o.cmd[0]);
 		close(fd);
 		active--;
@@ -862,9 +940,9 @@ spawn_conn(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 		return;
 	}
 	close(fd);
-	kids[nkids++] = sp.pid;
+	kids[nkids++] = pid;
 	if (o.verbose > 1)
-		warnx("conn %lld: pid %d", accepted, (int)sp.pid);
+		warnx("conn %lld: pid %d", accepted, (int)pid);
 }
 
 static void
@@ -1015,6 +1093,10 @@ loop(void)
 		if (n == -1 && errno != EINTR)
 			err(EXIT_FAIL, "epoll_wait");
 		now = num_now();
+		/* The handler ran just now: deal with it (and empty the
+		 * self-pipe) without another trip through epoll_wait. */
+		if (n == -1)
+			on_signal(now);
 		for (int i = 0; i < n; i++)
 			dispatch(&evs[i], now);
 		if (in_always && !in_eof && conns != NULL)
@@ -1044,6 +1126,7 @@ setup_loop(void)
 		kids = calloc((size_t)o.max_conns + 1, sizeof *kids);
 		if (kids == NULL)
 			err(EXIT_FAIL, "malloc");
+		base_env_init();
 		return;
 	}
 	merge_init(&mg, STDOUT_FILENO, 0);
