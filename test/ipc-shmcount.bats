@@ -97,7 +97,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 @test "many one-shot processes lose no update; racing -c creators agree" {
 	local i
 	for i in 1 2 3 4; do
-		(for j in $(seq 40); do ipc-shmcount incr -c "$C" >/dev/null || exit 1; done) &
+		(for _ in $(seq 40); do ipc-shmcount incr -c "$C" >/dev/null || exit 1; done) &
 	done
 	for i in 1 2 3 4; do wait -n; done
 	run -0 ipc-shmcount get "$C"
@@ -105,7 +105,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 }
 
 @test "racing create -x: exactly one wins, nobody sees a half-made counter" {
-	local i ok=0
+	local i
 	for i in $(seq 8); do
 		(ipc-shmcount create -x -i 77 "$C" 2>/dev/null && echo won) >>wins &
 		(ipc-shmcount get "$C" 2>err.$i || grep -q "no such counter" err.$i ||
@@ -189,7 +189,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 }
 
 @test "foreign objects (size 0, 3, 1 MiB, wrong magic or version) are refused and left untouched" {
-	local size f sum
+	local size sum cmd
 	for size in 0 3 1048576 64; do
 		head -c "$size" /dev/urandom >"/dev/shm/$C"
 		sum=$(sha256sum <"/dev/shm/$C")
@@ -262,11 +262,11 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	ipc-shmcount create "$C"
 	local i pids=()
 	for i in 1 2 3 4 5; do
-		(ipc-shmcount incr "$C" >/dev/null && ipc-shmcount wait -t 20 "$C" --ge 5 && echo "done $i") >>out &
+		(ipc-shmcount incr "$C" >/dev/null && ipc-shmcount wait -t 20 "$C" --ge 5 && echo "passed $i") >>out &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i"; done
-	[ "$(grep -c done out)" = 5 ]
+	[ "$(grep -c passed out)" = 5 ]
 	[ "$(field 24 I)" = 0 ]
 }
 
