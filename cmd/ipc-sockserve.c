@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -803,143 +802,21 @@ on_datagram(struct item *it)
 
 /* ---- exec mode ---- */
 
-extern char **environ;
-static char **base_env;    /* our environment less every UCSPI variable */
-static size_t nbase;
-
-static const char *ucspi_vars[] = { "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT",
-	"TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
-	"TCPLOCALHOST", "UNIXREMOTEPID", "UNIXREMOTEEUID", "UNIXREMOTEEGID",
-	NULL };
-
-static void
-base_env_init(void)
-{
-	size_t n = 0;
-
-	while (environ[n] != NULL)
-		n++;
-	base_env = calloc(n + 16, sizeof *base_env);
-	if (base_env == NULL)
-		err(EXIT_FAIL, "malloc");
-	for (size_t i = 0; i < n; i++) {
-		bool ucspi = false;
-		for (int k = 0; ucspi_vars[k] && !ucspi; k++) {
-			size_t l = strlen(ucspi_vars[k]);
-			ucspi = strncmp(environ[i], ucspi_vars[k], l) == 0 &&
-			    (environ[i][l] == '=' || environ[i][l] == '\0');
-		}
-		if (!ucspi)
-			base_env[nbase++] = environ[i];
-	}
-}
-
-/* fork+exec per connection is the cost of exec mode: posix_spawn(3)
- * (a vfork-style clone, no page tables copied) runs COMMAND with the
- * socket on 0 and 1, default signal dispositions, an empty mask, and the
- * UCSPI variables in PAIRS (K=V) added to the environment. Returns the
- * pid, or -1 with *STATUS 127 (not found) or 126. */
-static pid_t
-spawn_fast(int fd, char *const pairs[], int *status)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM,
-		SIGCHLD, SIGPIPE };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t def, none;
-	pid_t pid;
-	size_t n = nbase;
-	int rc;
-
-	for (int i = 0; pairs[i] != NULL; i++)
-		if (strchr(pairs[i], '=') != NULL)
-			base_env[n++] = pairs[i];
-	base_env[n] = NULL;
-	sigemptyset(&def);
-	sigemptyset(&none);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaddset(&def, sigs[i]);
-	if (posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawnattr_init(&at) != 0)
-		err(EXIT_FAIL, "posix_spawn");
-	/* The socket is close-on-exec; its dup2 copies on 0 and 1 are not. */
-	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETSIGMASK);
-	rc = posix_spawnp(&pid, o.cmd[0], &fa, &at, o.cmd, base_env);
-	base_env[nbase] = NULL;
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc == 0)
-		return pid;
-	errno = rc;
-	*status = rc == ENOENT ? 127 : 126;
-	return -1;
-}
-
-static void
-setenv_pair(char **env, int *n, char *buf, size_t cap, const char *k,
-    const char *v)
-{
-	snprintf(buf, cap, "%s=%s", k, v);
-	env[(*n)++] = buf;
-}
-
 static void
 spawn_conn(int fd, const struct sockaddr_storage *ss, socklen_t sl,
     const struct ucred *cr)
 {
-	static const char *tcp_vars[] = { "TCPREMOTEIP", "TCPREMOTEPORT",
-		"TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
-		"TCPLOCALHOST", NULL };
-	static const char *unix_vars[] = { "UNIXREMOTEPID", "UNIXREMOTEEUID",
-		"UNIXREMOTEEGID", NULL };
-	char vals[6][128], h[INET6_ADDRSTRLEN + 8], p[16];
-	char *env[24];
-	int n = 0, status = 126;
-	pid_t pid;
+	int status = 126;
+	pid_t pid = ucspi_spawn(fd, o.cmd, (const struct sockaddr *)ss, sl,
+	    unixsock ? cr : NULL, &status);
 
-	setenv_pair(env, &n, vals[0], sizeof vals[0], "PROTO",
-	    unixsock ? "UNIX" : "TCP");
-	if (unixsock) {
-		snprintf(vals[1], sizeof vals[1], "UNIXREMOTEPID=%d", (int)cr->pid);
-		snprintf(vals[2], sizeof vals[2], "UNIXREMOTEEUID=%u",
-		    (unsigned)cr->uid);
-		snprintf(vals[3], sizeof vals[3], "UNIXREMOTEEGID=%u",
-		    (unsigned)cr->gid);
-		env[n++] = vals[1], env[n++] = vals[2], env[n++] = vals[3];
-		for (int i = 0; tcp_vars[i]; i++)
-			env[n++] = (char *)tcp_vars[i];
-	} else {
-		struct sockaddr_storage ls;
-		socklen_t ll = sizeof ls;
-		addr_numeric((const struct sockaddr *)ss, sl, h, sizeof h, p,
-		    sizeof p);
-		setenv_pair(env, &n, vals[1], sizeof vals[1], "TCPREMOTEIP", h);
-		setenv_pair(env, &n, vals[2], sizeof vals[2], "TCPREMOTEPORT", p);
-		if (getsockname(fd, (struct sockaddr *)&ls, &ll) == -1)
-			err(EXIT_FAIL, "getsockname");
-		addr_numeric((const struct sockaddr *)&ls, ll, h, sizeof h, p,
-		    sizeof p);
-		setenv_pair(env, &n, vals[3], sizeof vals[3], "TCPLOCALIP", h);
-		setenv_pair(env, &n, vals[4], sizeof vals[4], "TCPLOCALPORT", p);
-		for (int i = 0; unix_vars[i]; i++)
-			env[n++] = (char *)unix_vars[i];
-		for (int i = 4; tcp_vars[i]; i++)
-			env[n++] = (char *)tcp_vars[i];
-	}
-	env[n] = NULL;
-	if ((pid = spawn_fast(fd, env, &status)) == -1) {
+	close(fd);
+	if (pid == -1) {
 		warn("%s", o.cmd[0]);
-		close(fd);
 		active--;
 		last_status = status;
 		return;
 	}
-	close(fd);
 	kids[nkids++] = pid;
 	if (o.verbose > 1)
 		warnx("conn %lld: pid %d", accepted, (int)pid);
@@ -1126,7 +1003,6 @@ setup_loop(void)
 		kids = calloc((size_t)o.max_conns + 1, sizeof *kids);
 		if (kids == NULL)
 			err(EXIT_FAIL, "malloc");
-		base_env_init();
 		return;
 	}
 	merge_init(&mg, STDOUT_FILENO, 0);

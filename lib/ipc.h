@@ -356,4 +356,13 @@ int listen_ready(const struct listener *l, int fd);
  * the socket we bound (dev/ino). May be called again. */
 void listen_close(struct listener *l);
 
+/* Exec mode of a UCSPI server: runs ARGV (PATH search) with FD on 0 and 1,
+ * default signal dispositions, an empty mask, and our environment with
+ * every UCSPI variable replaced by this connection's: PROTO=TCP with
+ * TCPREMOTEIP/PORT (from PEER) and TCPLOCALIP/PORT, or, when CR is set,
+ * PROTO=UNIX with UNIXREMOTEPID/EUID/EGID. Returns the pid, or -1 with
+ * errno and *STATUS 127 (not found) or 126. */
+pid_t ucspi_spawn(int fd, char *const argv[], const struct sockaddr *peer,
+    socklen_t peerlen, const struct ucred *cr, int *status);
+
 #endif

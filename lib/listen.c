@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -321,4 +323,118 @@ listen_close(struct listener *l)
 	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
 		(void)unlink(l->path);
+}
+
+/* ---- exec mode of a UCSPI server ---- */
+
+extern char **environ;
+
+static const char *ucspi_vars[] = { "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT",
+	"TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
+	"TCPLOCALHOST", "UNIXREMOTEPID", "UNIXREMOTEEUID", "UNIXREMOTEEGID",
+	NULL };
+
+/* Our environment less every UCSPI variable (inherited ones that do not
+ * apply must not reach the child), with room for ours at the end. */
+static char **
+ucspi_base_env(size_t *nbase)
+{
+	static char **base;
+	static size_t n;
+
+	if (base != NULL) {
+		*nbase = n;
+		return base;
+	}
+	size_t total = 0;
+	while (environ[total] != NULL)
+		total++;
+	base = calloc(total + 8, sizeof *base);
+	if (base == NULL)
+		err(EXIT_FAIL, "malloc");
+	for (size_t i = 0; i < total; i++) {
+		bool ucspi = false;
+		for (int k = 0; ucspi_vars[k] && !ucspi; k++) {
+			size_t l = strlen(ucspi_vars[k]);
+			ucspi = strncmp(environ[i], ucspi_vars[k], l) == 0 &&
+			    (environ[i][l] == '=' || environ[i][l] == '\0');
+		}
+		if (!ucspi)
+			base[n++] = environ[i];
+	}
+	*nbase = n;
+	return base;
+}
+
+/* The UCSPI variables of one connection, as K=V strings in VALS. */
+static int
+ucspi_vals(int fd, const struct sockaddr *peer, socklen_t peerlen,
+    const struct ucred *cr, char vals[5][128])
+{
+	char h[INET6_ADDRSTRLEN + 8], p[16];
+	struct sockaddr_storage ls;
+	socklen_t ll = sizeof ls;
+
+	if (cr != NULL) {
+		snprintf(vals[0], 128, "PROTO=UNIX");
+		snprintf(vals[1], 128, "UNIXREMOTEPID=%d", (int)cr->pid);
+		snprintf(vals[2], 128, "UNIXREMOTEEUID=%u", (unsigned)cr->uid);
+		snprintf(vals[3], 128, "UNIXREMOTEEGID=%u", (unsigned)cr->gid);
+		return 4;
+	}
+	snprintf(vals[0], 128, "PROTO=TCP");
+	addr_numeric(peer, peerlen, h, sizeof h, p, sizeof p);
+	snprintf(vals[1], 128, "TCPREMOTEIP=%s", h);
+	snprintf(vals[2], 128, "TCPREMOTEPORT=%s", p);
+	if (getsockname(fd, (struct sockaddr *)&ls, &ll) == -1)
+		err(EXIT_FAIL, "getsockname");
+	addr_numeric((struct sockaddr *)&ls, ll, h, sizeof h, p, sizeof p);
+	snprintf(vals[3], 128, "TCPLOCALIP=%s", h);
+	snprintf(vals[4], 128, "TCPLOCALPORT=%s", p);
+	return 5;
+}
+
+/* fork+exec per connection is the cost of exec mode: posix_spawn(3) is a
+ * vfork-style clone (no page tables copied) and reports exec failure. */
+pid_t
+ucspi_spawn(int fd, char *const argv[], const struct sockaddr *peer,
+    socklen_t peerlen, const struct ucred *cr, int *status)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM,
+		SIGCHLD, SIGPIPE };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def, none;
+	char vals[5][128];
+	size_t nbase;
+	char **env = ucspi_base_env(&nbase);
+	int nv = ucspi_vals(fd, peer, peerlen, cr, vals), rc;
+	pid_t pid;
+
+	for (int i = 0; i < nv; i++)
+		env[nbase + (size_t)i] = vals[i];
+	env[nbase + (size_t)nv] = NULL;
+	sigemptyset(&def);
+	sigemptyset(&none);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&def, sigs[i]);
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawnattr_init(&at) != 0)
+		err(EXIT_FAIL, "posix_spawn");
+	/* The socket is close-on-exec; its dup2 copies on 0 and 1 are not. */
+	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
+	env[nbase] = NULL;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc == 0)
+		return pid;
+	errno = rc;
+	*status = rc == ENOENT ? 127 : 126;
+	return -1;
 }
