@@ -236,6 +236,7 @@ struct relay_end {
 	bool splice_in, splice_out, eof;
 	bool in_full;  /* our pipe took no more: wait for OUT first */
 	bool out_dontwait;  /* OUT is a blocking socket: send(MSG_DONTWAIT) */
+	bool out_fifo;  /* OUT is a pipe: watched for its reader leaving */
 	char *buf;
 	size_t off, len;
 };

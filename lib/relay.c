@@ -45,6 +45,8 @@ relay_setup(struct relay_end *e)
 		e->out_dontwait = true;
 		e->splice_out = false;
 	}
+	e->out_fifo = e->out >= 0 && fstat(e->out, &st) == 0 &&
+	    S_ISFIFO(st.st_mode);
 	if (pipe2(e->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
 		e->splice_in = e->splice_out = false;
 		e->pipe[0] = e->pipe[1] = -1;
@@ -204,6 +206,8 @@ relay_events(struct relay_end *e, struct pollfd *p)
 		p[k++] = (struct pollfd){ .fd = e->in, .events = POLLIN };
 	if (relay_has_data(e))
 		p[k++] = (struct pollfd){ .fd = e->out, .events = POLLOUT };
+	else if (e->out_fifo)  /* POLLERR alone: the reader left (| head) */
+		p[k++] = (struct pollfd){ .fd = e->out, .events = 0 };
 	return k;
 }
 
@@ -217,8 +221,14 @@ relay_step(struct relay_end *e, const struct pollfd *p, int k)
 			continue;
 		if (p[i].events & POLLIN)
 			moved |= relay_pull(e);
-		else
+		else if (p[i].events & POLLOUT)
 			moved |= relay_push(e);
+		else if (p[i].revents & POLLERR) {
+			/* Nothing more can be delivered: end now, not at the
+			 * next byte the peer may send hours from now. */
+			errno = EPIPE;
+			relay_fail(e, false);
+		}
 	}
 	if (!e->done && e->eof && !relay_has_data(e)) {
 		if (e->err != 0)

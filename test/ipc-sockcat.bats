@@ -517,3 +517,13 @@ open("got.tmp", "w").write(str(len(readall()))); os.rename("got.tmp", "got"); ti
 	wait_exit "$srv_pid" 5
 	cmp "$srv_out" <(printf '3:one,0:,6:thr\0ee,')
 }
+
+@test "| head -1 with a server gone quiet: ends at once, not at its next byte" {
+	pyserve 'c.sendall(b"line one\nline two\n"); time.sleep(30)'
+	SECONDS=0
+	run -0 --separate-stderr bash -c \
+	    'ipc-sockcat -d "$1" | head -n 1; echo "${PIPESTATUS[0]}" >&2' _ "$srv_addr"
+	[ "$output" = "line one" ]
+	[ "$stderr" = 1 ]
+	[ "$SECONDS" -le 3 ]
+}
