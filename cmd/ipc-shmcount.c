@@ -749,7 +749,7 @@ static const struct verb verbs[] = {
 	{ "cas", "S", do_cas },
 	{ "wait", "St", do_wait },
 	{ "ls", "J", do_ls },
-	{ "rm", "", do_rm },
+	{ "rm", "S", do_rm },
 };
 
 static noreturn void
