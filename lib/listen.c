@@ -394,6 +394,42 @@ ucspi_vals(int fd, const struct sockaddr *peer, socklen_t peerlen,
 	return 5;
 }
 
+/* ARGV0 found on PATH once, not by a search per connection (each miss
+ * is an execve(2) in the child); NULL leaves the search to posix_spawnp. */
+static const char *
+ucspi_path(const char *argv0)
+{
+	static const char *cached_for;
+	static char *found;
+	const char *path = getenv("PATH");
+
+	if (argv0 == cached_for)
+		return found;
+	cached_for = argv0;
+	free(found);
+	found = NULL;
+	if (strchr(argv0, '/') != NULL || path == NULL)
+		return NULL;
+	for (const char *p = path; ; p++) {
+		const char *e = strchrnul(p, ':');
+		struct stat st;
+		char *cand;
+		if (e > p && asprintf(&cand, "%.*s/%s", (int)(e - p), p,
+		    argv0) != -1) {
+			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+			    access(cand, X_OK) == 0) {
+				found = cand;
+				break;
+			}
+			free(cand);
+		}
+		if (*e == '\0')
+			break;
+		p = e;
+	}
+	return found;
+}
+
 /* fork+exec per connection is the cost of exec mode: posix_spawn(3) is a
  * vfork-style clone (no page tables copied) and reports exec failure. */
 pid_t
@@ -428,7 +464,9 @@ ucspi_spawn(int fd, char *const argv[], const struct sockaddr *peer,
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
 	    POSIX_SPAWN_SETSIGMASK);
-	rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
+	const char *path = ucspi_path(argv[0]);
+	rc = path ? posix_spawn(&pid, path, &fa, &at, argv, env) :
+	    posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
 	env[nbase] = NULL;
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
