@@ -103,7 +103,7 @@ static pid_t *kids;                 /* exec mode: running children */
 static long long nkids;
 static int last_status;             /* exec mode -1: the child's status */
 static struct frame_reader inr;     /* broadcast: stdin */
-static bool in_eof, in_on, in_always;
+static bool in_eof, in_on, in_always, in_want;
 
 static noreturn void die(int signo);
 
@@ -617,6 +617,7 @@ bcast_update(void)
 		for (struct conn *c = conns; c != NULL && !want; c = c->next)
 			want = !c->wr_shut && c->out_len - c->out_off < BCAST_LOW;
 	}
+	in_want = want;
 	if (in_always || want == in_on)
 		return;
 	ep_ctl(want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, &initem, EPOLLIN);
@@ -902,7 +903,7 @@ next_timeout(int64_t now, int64_t next_sweep)
 		t = resume_at - now;
 	if (term_sig && (t < 0 || grace_end - now < t))
 		t = grace_end - now;
-	if (in_always && !in_eof && conns != NULL)
+	if (in_always && in_want && conns != NULL)
 		t = 0;
 	if (t < 0)
 		return t == -1 ? -1 : 0;
@@ -976,7 +977,7 @@ loop(void)
 			on_signal(now);
 		for (int i = 0; i < n; i++)
 			dispatch(&evs[i], now);
-		if (in_always && !in_eof && conns != NULL)
+		if (in_always && in_want && conns != NULL)
 			bcast_read(now);
 		if (o.idle_ns && now >= next_sweep) {
 			idle_sweep(now);

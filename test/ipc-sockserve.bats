@@ -534,3 +534,55 @@ sys.stdout.buffer.write(out)" >got$i 6>&- &
 	[ "$(cat got2)" = "$(printf 'news\nmore news')" ]
 	[ "$(sort "$srv_out")" = "$(printf 'hello 1\nhello 2')" ]
 }
+
+@test "--broadcast: a client 1 MiB behind is dropped, the others get all" {
+	mkfifo in
+	exec 6<>in
+	serve_bg run_clean sh -c 'exec "$@" <in' sh ipc-sockserve -v -b -r 3 0
+	port=$(port_of "$srv_addr")
+	python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', $port)); s.sendall(b'fast\n')
+n = 0
+while True:
+    b = s.recv(1 << 16)
+    if not b: break
+    n += len(b)
+print(n)" >fast 6>&- &
+	bg_track $!
+	python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $port))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(b'slow\n'); time.sleep(20)" 6>&- &
+	bg_track $!
+	poll_until 5 lines_in "$srv_out" 2
+	yes 0123456789abcdefghijklmnopqrstuvwxyz | head -n 400000 >&6
+	exec 6>&-
+	poll_until 20 test -s fast
+	[ "$(cat fast)" -eq $((400000 * 37)) ] || { cat fast "$srv_err"; false; }
+	grep -q "1 MiB behind" "$srv_err"
+}
+
+@test "-c caps concurrent print-mode clients; the next waits in the backlog" {
+	serve_bg ipc-sockserve -c 1 -n 2 -r 3 tcp4:127.0.0.1:0
+	port=$(port_of "$srv_addr")
+	mkfifo hold
+	exec 7<>hold
+	python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', $port)); s.sendall(b'first\n')
+sys.stdin.readline(); s.close()" <hold 7>&- &
+	bg_track $!
+	poll_until 5 lines_in "$srv_out" 1
+	echo second | pyclient "$srv_addr" 7>&- &
+	# the second connection waits, unaccepted, in the listener's queue
+	queued() { [ "$(ss -Hltn "sport = :$port" | awk '{print $2}')" = 1 ]; }
+	poll_until 5 queued
+	[ "$(cat "$srv_out")" = first ]
+	echo done >&7
+	exec 7>&-
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out")" = "$(printf 'first\nsecond')" ]
+}
