@@ -7,6 +7,7 @@
 #      against `socat -u TCP-LISTEN:...,fork STDOUT`
 #   2. 10,000 concurrent idle connections to one print-mode server: its RSS
 #      and the CPU time it uses while they sit idle
+# The two servers of a pair run at once and their runs alternate.
 # Every contestant runs under the same taskset placements: "same" (client
 # and server on CPU 0) and "split" (client CPU 0, server CPU 1).
 # Env: N (2000) RUNS (3, the median is shown) IDLE (10000) IDLE_SECS (3)
@@ -18,7 +19,7 @@ IDLE=${IDLE:-10000}
 IDLE_SECS=${IDLE_SECS:-3}
 TMP=$(mktemp -d /dev/shm/bench-sockserve.XXXXXX 2>/dev/null || mktemp -d) || exit 1
 srv=
-trap '[ -z "$srv" ] || kill "$srv" 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+trap '[ -z "$srv" ] || kill $srv 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
 
 have() { command -v "$1" >/dev/null 2>&1; }
 ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
@@ -61,24 +62,43 @@ server_cmd() { # NAME PORT
 
 anchor_bin() { case $1 in tcpserver) echo tcpserver ;; socat*) echo socat ;; *) echo ipc-sockserve ;; esac; }
 
-# rate NAME PLACE: median conns/s over RUNS runs of N connections.
-rate() {
+start_server() { # NAME PLACE -> sets port, srv_pid
 	port=$(free_port)
 	# shellcheck disable=SC2046
-	$(pin "$2" server) $(server_cmd "$1" "$port") >/dev/null 2>"$TMP/$1.err" </dev/null &
-	srv=$!
-	wait_listen "$port" || { echo "-"; kill "$srv"; srv=; return; }
+	timeout 600 $(pin "$2" server) $(server_cmd "$1" "$port") >/dev/null 2>"$TMP/$1.err" </dev/null &
+	srv_pid=$!
+	srv="$srv $srv_pid"
+	wait_listen "$port" || return 1
 	"$TMP/connrate" -p "$port" -n 50 -t 10 >/dev/null 2>&1   # warm-up
+}
+
+one_run() { # PLACE PORT: conns/s of one run, or nothing on failure
+	# shellcheck disable=SC2046
+	$(pin "$1" client) "$TMP/connrate" -p "$2" -n "$N" -t 60 2>/dev/null |
+	    sed -n 's/.*failed=0 .*conns_per_s=\([0-9]*\).*/\1/p'
+}
+
+median() { sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'; }
+
+# pair A B PLACE: both servers up at once, their runs interleaved (A, B,
+# A, B, ...) so that the machine's drift hits both alike; prints the two
+# medians.
+pair() {
+	start_server "$1" "$3" || { echo "- -"; return; }
+	pa=$port a=$srv_pid
+	start_server "$2" "$3" || { echo "- -"; kill $a; return; }
+	pb=$port b=$srv_pid
+	: >"$TMP/ra"; : >"$TMP/rb"
 	r=0
 	while [ $r -lt "$RUNS" ]; do
-		# shellcheck disable=SC2046
-		$(pin "$2" client) "$TMP/connrate" -p "$port" -n "$N" -t 60 2>/dev/null |
-		    sed -n 's/.*failed=0 .*conns_per_s=\([0-9]*\).*/\1/p'
+		one_run "$3" "$pa" >>"$TMP/ra"
+		one_run "$3" "$pb" >>"$TMP/rb"
 		r=$((r + 1))
-	done | sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'
-	kill "$srv" 2>/dev/null
-	wait "$srv" 2>/dev/null
+	done
+	kill $a $b 2>/dev/null
+	wait $a $b 2>/dev/null
 	srv=
+	echo "$(median <"$TMP/ra") $(median <"$TMP/rb")"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -91,8 +111,8 @@ for place in same split; do
 	for pair in "sockserve-exec tcpserver" "sockserve-exec socat-exec" "sockserve-print socat-print"; do
 		set -- $pair
 		have "$(anchor_bin "$2")" || { echo "| $2 | $place | skipped: $(anchor_bin "$2") not installed | |"; continue; }
-		a=$(rate "$1" "$place")
-		b=$(rate "$2" "$place")
+		set -- "$1" "$2" $(pair "$1" "$2" "$place")
+		a=$3 b=$4
 		echo "| $1 | $place | $a | $(ratio "$a" "$b")x $2 |"
 		echo "| $2 | $place | $b | 1 |"
 	done

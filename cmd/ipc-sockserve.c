@@ -712,9 +712,14 @@ conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 	if (conns)
 		conns->prev = c;
 	conns = c;
-	ep_ctl(EPOLL_CTL_ADD, &c->it, EPOLLIN);
 	if (o.broadcast && in_eof)
 		bcast_shut(c);
+	/* A short-lived client has often sent everything already: read it
+	 * now and skip the trips through epoll for it. */
+	if (!c->dead && !o.broadcast)
+		conn_read(c, now);
+	if (!c->dead)
+		ep_ctl(EPOLL_CTL_ADD, &c->it, EPOLLIN);
 }
 
 static void spawn_conn(int fd, const struct sockaddr_storage *ss,
@@ -946,6 +951,12 @@ dispatch(struct epoll_event *ev, int64_t now)
 			break;
 		if ((ev->events & EPOLLOUT) && !bcast_flush(c, now))
 			break;
+		/* A broadcast client that stopped sending and is now gone
+		 * (reset, or both sides shut): level-triggered HUP would spin. */
+		if (c->rd_eof && (ev->events & (EPOLLHUP | EPOLLERR))) {
+			conn_free(c);
+			break;
+		}
 		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			conn_read(c, now);
 		break;
