@@ -586,3 +586,16 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 	[ "$status" -eq 0 ]
 	[ "$(cat "$srv_out")" = "$(printf 'first\nsecond')" ]
 }
+
+@test "option errors: a closed --ready-fd, an unknown user, exec-only conflicts" {
+	run -2 --separate-stderr ipc-sockserve -r 77 0
+	[[ "$stderr" == *"ready-fd 77"* ]]
+	run -2 --separate-stderr ipc-sockserve --allow-uid no-such-user-xyz unix:@x
+	[[ "$stderr" == *no-such-user-xyz* ]]
+	run -2 ipc-sockserve -p 0 -- cat
+	run -2 ipc-sockserve -b udp:0
+	run -2 ipc-sockserve -n 0 0
+	run -2 ipc-sockserve -c -1 0
+	run -2 ipc-sockserve --grace soon 0
+	run -2 ipc-sockserve
+}
