@@ -919,7 +919,7 @@ static bool
 finished(void)
 {
 	if (udp)
-		return limit_reached();
+		return limit_reached() || term_sig;
 	return active == 0 && (limit_reached() || term_sig);
 }
 

@@ -470,6 +470,11 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(b'dg', ('127.0.0.1', $(port_of "$srv_addr"))); print(s.getsockname()[1])"
 	wait_exit "$srv_pid" 5
 	[ "$(tr '\0' '|' <"$srv_out")" = "$(printf '127.0.0.1:%s\tdg|' "$output")" ]
+	# no connections to wait for: SIGTERM ends it at once
+	serve_bg ipc-sockserve -r 3 udp:0
+	kill -TERM "$srv_pid"
+	wait_exit "$srv_pid" 2
+	[ "$status" -eq 143 ]
 }
 
 @test "--len32 talks to Python's multiprocessing.connection.Client" {
