@@ -93,9 +93,10 @@ relay_fail(struct relay_end *e, bool on_read)
 {
 	e->err = errno;
 	e->read_err = on_read;
-	/* A read error (a reset) ends IN, but what was read before it
-	 * still goes out: the end is done once that is delivered. */
-	if (on_read && relay_has_data(e))
+	/* A read error (a reset, EISDIR) ends IN as EOF would: what was
+	 * read before it still goes out, then OUT gets the EOF, so the far
+	 * side is not left waiting for more (err says it went wrong). */
+	if (on_read)
 		e->eof = true;
 	else
 		e->done = true;
@@ -230,12 +231,8 @@ relay_step(struct relay_end *e, const struct pollfd *p, int k)
 			relay_fail(e, false);
 		}
 	}
-	if (!e->done && e->eof && !relay_has_data(e)) {
-		if (e->err != 0)
-			e->done = true;  /* after a read error: no EOF to pass on */
-		else
-			relay_finish(e);
-	}
+	if (!e->done && e->eof && !relay_has_data(e))
+		relay_finish(e);
 	return moved;
 }
 

@@ -527,3 +527,10 @@ open("got.tmp", "w").write(str(len(readall()))); os.rename("got.tmp", "got"); ti
 	[ "$stderr" = 1 ]
 	[ "$SECONDS" -le 3 ]
 }
+
+@test "stdin that cannot be read (a directory): exit 1, the peer still gets EOF" {
+	pyserve 'd = readall(); c.sendall(b"peer saw EOF"); c.close()'
+	run -1 --separate-stderr ipc-sockcat "$srv_addr" </
+	[ "$stderr" = "ipc-sockcat: stdin: Is a directory" ]
+	[ "$output" = "peer saw EOF" ]
+}
