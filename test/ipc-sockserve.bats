@@ -604,3 +604,18 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 	run -2 ipc-sockserve --grace soon 0
 	run -2 ipc-sockserve
 }
+
+@test "a client that resets mid-stream ends only its own connection" {
+	serve_bg ipc-sockserve -v -n 2 -r 3 tcp4:127.0.0.1:0
+	python3 -c "
+import socket, struct
+s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
+s.sendall(b'whole line\npartial')
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+s.close()"
+	echo after | pyclient "$srv_addr"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	grep -qx 'whole line' "$srv_out"
+	grep -qx after "$srv_out"
+}
