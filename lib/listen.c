@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -430,49 +430,67 @@ ucspi_path(const char *argv0)
 	return found;
 }
 
-/* fork+exec per connection is the cost of exec mode: posix_spawn(3) is a
- * vfork-style clone (no page tables copied) and reports exec failure. */
+/* fork+exec per connection is the cost of exec mode. vfork(2) copies no
+ * page tables, and the child does no more than it must: signals we catch
+ * back to default, the socket on 0 and 1, an empty mask, exec. All
+ * signals stay blocked across it, so no handler of ours runs in the child
+ * (it shares our memory until exec); an exec failure comes back through
+ * that shared memory. */
 pid_t
 ucspi_spawn(int fd, char *const argv[], const struct sockaddr *peer,
     socklen_t peerlen, const struct ucred *cr, int *status)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM,
 		SIGCHLD, SIGPIPE };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t def, none;
 	char vals[5][128];
 	size_t nbase;
 	char **env = ucspi_base_env(&nbase);
-	int nv = ucspi_vals(fd, peer, peerlen, cr, vals), rc;
+	int nv = ucspi_vals(fd, peer, peerlen, cr, vals), e;
+	const char *path = ucspi_path(argv[0]);
+	volatile int child_err = 0;
+	sigset_t all, old;
 	pid_t pid;
 
 	for (int i = 0; i < nv; i++)
 		env[nbase + (size_t)i] = vals[i];
 	env[nbase + (size_t)nv] = NULL;
-	sigemptyset(&def);
-	sigemptyset(&none);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaddset(&def, sigs[i]);
-	if (posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawnattr_init(&at) != 0)
-		err(EXIT_FAIL, "posix_spawn");
-	/* The socket is close-on-exec; its dup2 copies on 0 and 1 are not. */
-	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETSIGMASK);
-	const char *path = ucspi_path(argv[0]);
-	rc = path ? posix_spawn(&pid, path, &fa, &at, argv, env) :
-	    posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0) {
+		struct sigaction sa;
+		sigset_t none;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_DFL;
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			sigaction(sigs[i], &sa, NULL);
+		/* The socket is close-on-exec; its copies on 0 and 1 are not. */
+		if (dup2(fd, STDIN_FILENO) != -1 &&
+		    dup2(fd, STDOUT_FILENO) != -1) {
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			if (path != NULL)
+				execve(path, argv, env);
+			else
+				execvpe(argv[0], argv, env);
+		}
+		child_err = errno;
+		_exit(127);
+	}
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	env[nbase] = NULL;
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc == 0)
+	if (pid == -1) {
+		errno = e;
+		*status = EXIT_FAIL;
+		return -1;
+	}
+	if (child_err == 0)
 		return pid;
-	errno = rc;
-	*status = rc == ENOENT ? 127 : 126;
+	/* The child has exited already (vfork returns after exec or exit). */
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	errno = child_err;
+	*status = child_err == ENOENT ? 127 : 126;
 	return -1;
 }
