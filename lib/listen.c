@@ -395,7 +395,7 @@ ucspi_vals(int fd, const struct sockaddr *peer, socklen_t peerlen,
 }
 
 /* ARGV0 found on PATH once, not by a search per connection (each miss
- * is an execve(2) in the child); NULL leaves the search to posix_spawnp. */
+ * is an execve(2) in the child); NULL leaves the search to execvpe. */
 static const char *
 ucspi_path(const char *argv0)
 {
