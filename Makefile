@@ -57,7 +57,10 @@ $(BUILD)/man/%: man/%.scd | $(BUILD)/man
 	scdoc < $< > $@.tmp && mv -f $@.tmp $@
 
 # The test suite: bats files run under prove, which ends with a count line.
+# BATS_TEST_TIMEOUT bounds every test; it must be in the environment before
+# bats starts a test (set in setup() it comes too late).
 TESTS = test/
+export BATS_TEST_TIMEOUT ?= 90
 check:
 	@$(MAKE) -s deps-auto
 	@$(MAKE) all

@@ -1,7 +1,8 @@
 # Shared by every test/ipc-*.bats: load with `load helper` in setup().
 #
 # - PATH starts with the binaries under test ($IPC_BIN, set by make).
-# - Every test is bounded in time (BATS_TEST_TIMEOUT, default 60 s).
+# - Every test is bounded in time: make check exports BATS_TEST_TIMEOUT
+#   (bats reads it before a test starts; set in setup() it is too late).
 # - serve_bg starts a server in the background and waits for its
 #   --ready-fd line: no sleep, no fixed port.
 # - uniq_name gives each test its own queue, counter or socket names.
@@ -11,7 +12,6 @@ bats_load_library bats-assert
 
 : "${IPC_BIN:=$BATS_TEST_DIRNAME/../build/bin}"
 export PATH="$IPC_BIN:$PATH"
-export BATS_TEST_TIMEOUT="${BATS_TEST_TIMEOUT:-60}"
 # A polling step for poll_until; polling with a deadline is how tests wait
 # for something that has no readiness signal of its own.
 IPC_POLL_STEP=0.02

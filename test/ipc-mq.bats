@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
 # ipc-mq: POSIX message queues from the shell.
 bats_require_minimum_version 1.5.0
+# Every test here is bounded; set at file level, bats reads it before a test starts.
+BATS_TEST_TIMEOUT=20
 
 setup() {
 	load helper
 	cd "$BATS_TEST_TMPDIR"
-	export BATS_TEST_TIMEOUT=20
 }
 
 teardown() {

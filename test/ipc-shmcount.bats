@@ -88,8 +88,10 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	[ "$output" = 800000 ]
 	# decr races with incr just as well
 	ipc-shmcount decr -n 100000 "$C" 3 >/dev/null &
+	i=$!
 	ipc-shmcount incr -n 100000 "$C" 2 >/dev/null
-	wait
+	# Not a bare wait: bats's BATS_TEST_TIMEOUT watchdog is a job too.
+	wait "$i"
 	run -0 ipc-shmcount get "$C"
 	[ "$output" = 700000 ]
 }
@@ -105,13 +107,15 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 }
 
 @test "racing create -x: exactly one wins, nobody sees a half-made counter" {
-	local i
+	local i pids=()
 	for i in $(seq 8); do
 		(ipc-shmcount create -x -i 77 "$C" 2>/dev/null && echo won) >>wins &
+		pids+=($!)
 		(ipc-shmcount get "$C" 2>err.$i || grep -q "no such counter" err.$i ||
 			echo "bad read: $(cat err.$i)") >>reads &
+		pids+=($!)
 	done
-	wait
+	for i in "${pids[@]}"; do wait "$i" || true; done
 	[ "$(grep -c won wins)" = 1 ]
 	[ -z "$(grep -v '^77$' reads)" ]
 }

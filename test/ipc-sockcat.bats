@@ -2,11 +2,12 @@
 # ipc-sockcat against real servers: python3 sockets and
 # multiprocessing.connection, OpenBSD nc, socat.
 bats_require_minimum_version 1.5.0
+# Every test here is bounded; set at file level, bats reads it before a test starts.
+BATS_TEST_TIMEOUT=20
 
 setup() {
 	load helper
 	cd "$BATS_TEST_TMPDIR"
-	export BATS_TEST_TIMEOUT=20
 }
 teardown() {
 	kill_servers

@@ -44,13 +44,11 @@ bg() {
 }
 
 @test "yes | ipc-spawnpipe -- head -n1 terminates" {
-	BATS_TEST_TIMEOUT=10
 	run -0 bash -c 'yes | ipc-spawnpipe -- head -n1'
 	[ "$output" = y ]
 }
 
 @test "binary data passes unchanged, 10 MB each way at once" {
-	BATS_TEST_TIMEOUT=30
 	head -c 10000000 /dev/urandom >in
 	head -c 10000000 /dev/urandom >out.want
 	# The child writes all of out.want before it reads anything: a relay
@@ -76,7 +74,6 @@ open("in.got", "wb").write(sys.stdin.buffer.read())
 }
 
 @test "a child that closes its stdin early: its output and status still come" {
-	BATS_TEST_TIMEOUT=20
 	run -3 --separate-stderr bash -c 'head -c 10000000 /dev/zero |
 	    ipc-spawnpipe -- sh -c "head -c 5 >/dev/null; exec <&-; seq 3; exit 3"'
 	[ "$output" = "$(seq 3)" ]
@@ -84,7 +81,6 @@ open("in.got", "wb").write(sys.stdin.buffer.read())
 }
 
 @test "a grandchild holding the output open does not keep us waiting" {
-	BATS_TEST_TIMEOUT=20
 	start=$SECONDS
 	run -0 ipc-spawnpipe -- sh -c 'echo a; sleep 6 2>/dev/null & echo b' </dev/null
 	[ "$output" = "$(printf 'a\nb')" ]
@@ -131,7 +127,6 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
 }
 
 @test "the child has only 0, 1, 2 and what we inherited, none of ours" {
-	BATS_TEST_TIMEOUT=20
 	# Its fds are looked at from outside while it sleeps.
 	closed_run ipc-spawnpipe -- sh -c 'echo $$; exec sleep 10' </dev/null >out
 	poll_until 10 test -s out
@@ -171,7 +166,6 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
 }
 
 @test "signals ignored when we start (nohup, a script's background job) stay ignored" {
-	BATS_TEST_TIMEOUT=20
 	run -0 bash -c "trap '' INT HUP; ipc-spawnpipe -- grep SigIgn /proc/self/status </dev/null"
 	ign=$(awk '{print $2}' <<<"$output")
 	(( (16#$ign & 3) == 3 ))          # SIGHUP and SIGINT: still ignored
@@ -190,7 +184,6 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
 }
 
 @test "SIGTERM is forwarded; the exit status is the child's" {
-	BATS_TEST_TIMEOUT=20
 	bg ipc-spawnpipe -- sh -c 'trap "echo got TERM; exit 3" TERM; echo ready
 	    while :; do sleep 0.05; done' </dev/null >out
 	poll_until 10 grep -q ready out
@@ -201,7 +194,6 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
 }
 
 @test "a child killed by the forwarded SIGTERM: we die of SIGTERM too (143)" {
-	BATS_TEST_TIMEOUT=20
 	bg ipc-spawnpipe -- sh -c 'echo ready; exec sleep 30' </dev/null >out
 	poll_until 10 grep -q ready out
 	kill -TERM "$bg_pid"
@@ -210,7 +202,6 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
 }
 
 @test "a terminal's Ctrl-C reaches the child once, not twice" {
-	BATS_TEST_TIMEOUT=20
 	# A pty: the terminal sends SIGINT to the whole foreground group.
 	run -0 python3 - <<'EOF'
 import os, pty, signal, time
@@ -242,7 +233,6 @@ EOF
 }
 
 @test "the child dies when ipc-spawnpipe is killed (PR_SET_PDEATHSIG)" {
-	BATS_TEST_TIMEOUT=20
 	bg ipc-spawnpipe -- sh -c 'echo $$; exec sleep 30' </dev/null >out
 	poll_until 10 test -s out
 	child=$(cat out)
@@ -252,7 +242,6 @@ EOF
 }
 
 @test "-t: SIGTERM, exit 124; SIGKILL 2 s later for a child that ignores it" {
-	BATS_TEST_TIMEOUT=20
 	run -124 ipc-spawnpipe -t 200ms -- sleep 10
 	start=$SECONDS
 	run -124 ipc-spawnpipe -t 100ms -- sh -c 'trap "" TERM; exec sleep 10'
@@ -261,7 +250,6 @@ EOF
 }
 
 @test "--fd: a duplex connection on descriptor FD, IPC_FD set, stdout untouched" {
-	BATS_TEST_TIMEOUT=20
 	run -0 --separate-stderr bash -c 'printf "hello\nworld\n" | ipc-spawnpipe --fd 5 -- python3 -c "
 import os, sys
 fd = int(os.environ[\"IPC_FD\"])
@@ -299,7 +287,6 @@ f.write(data.upper())
 # ---- pools ----
 
 @test "-j 4 over 10,000 lines: none lost, none torn, each worker used" {
-	BATS_TEST_TIMEOUT=30
 	seq 10000 | sed 's/$/ some padding to make lines longer/' >in
 	ipc-spawnpipe -j 4 --tag -- sh -c 'exec sed "s/^/w$IPC_WORKER /"' <in >out
 	# Lines keep their worker tag, as the worker wrote them.
@@ -311,7 +298,6 @@ f.write(data.upper())
 }
 
 @test "long lines (20 KB, over PIPE_BUF) from 4 workers are never torn" {
-	BATS_TEST_TIMEOUT=30
 	seq 400 >in
 	# Each worker writes every line in small pieces, so lines could only
 	# stay whole if the merge keeps them so.
@@ -343,7 +329,6 @@ print(bad)
 }
 
 @test "a slow worker does not stall the others" {
-	BATS_TEST_TIMEOUT=30
 	seq 100000 >in
 	# Worker 0 takes what fits in its pipe, then waits for the file "go".
 	# (An explicit redirection: a background job's stdin is /dev/null.)
@@ -363,7 +348,6 @@ print(bad)
 }
 
 @test "a worker that dies: the others finish the rest, the count is reported" {
-	BATS_TEST_TIMEOUT=30
 	seq 50000 >in
 	run -7 --separate-stderr ipc-spawnpipe -j 3 -- sh -c '
 	    if [ "$IPC_WORKER" = 1 ]; then head -n 3 >/dev/null; exit 7; fi
@@ -396,7 +380,6 @@ print(bad)
 }
 
 @test "--len32 pool speaks Python's multiprocessing.connection framing" {
-	BATS_TEST_TIMEOUT=30
 	cat >worker.py <<'EOF'
 from multiprocessing.connection import Connection
 i, o = Connection(0, writable=False), Connection(1, readable=False)
@@ -435,18 +418,17 @@ EOF
 }
 
 @test "our stdout closed: the child gets SIGPIPE, no message, no hang" {
-	BATS_TEST_TIMEOUT=10
 	run -0 --separate-stderr bash -c 'ipc-spawnpipe -- yes | head -n1; echo "${PIPESTATUS[0]}"'
 	[ "$output" = "$(printf 'y\n141')" ]
 	[ -z "$stderr" ]
 	run -0 --separate-stderr bash -c 'seq 1000000 | ipc-spawnpipe -j 2 -- cat | head -n1; echo "${PIPESTATUS[1]}"'
-	[ "${lines[0]}" = 1 ]
+	# Either worker may answer first: any one whole input line.
+	[[ "${lines[0]}" =~ ^[1-9][0-9]*$ ]]
 	[ "${lines[1]}" != 0 ]
 	[ -z "$stderr" ]
 }
 
 @test "a pool: SIGTERM reaches every worker" {
-	BATS_TEST_TIMEOUT=20
 	ipc-spawnpipe -j 3 -- sh -c 'trap "echo TERM \$IPC_WORKER; exit 0" TERM
 	    echo ready; while :; do sleep 0.05; done' </dev/null >out 3>&- &
 	bg_pid=$!
@@ -459,6 +441,5 @@ EOF
 }
 
 @test "-t on a pool: every worker is stopped, exit 124" {
-	BATS_TEST_TIMEOUT=20
 	run -124 ipc-spawnpipe -j 3 -t 200ms -- sleep 10 </dev/null
 }

@@ -39,3 +39,14 @@ teardown() { kill_servers; }
 		[[ "$output" == *"EXIT STATUS"* ]]
 	done
 }
+
+@test "make install and uninstall honour DESTDIR, PREFIX, BINDIR and MANDIR" {
+	root=$BATS_TEST_DIRNAME/..
+	run -0 make -s -C "$root" install DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/opt/ipc MANDIR=/opt/man
+	[ -x "$BATS_TEST_TMPDIR/d/opt/ipc/bin/ipc-$(ls "$IPC_BIN" | sed -n 's/^ipc-//p' | head -1)" ]
+	[ -f "$BATS_TEST_TMPDIR/d/opt/man/man7/ipc.7" ]
+	run -0 make -s -C "$root" uninstall DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/opt/ipc MANDIR=/opt/man
+	run -0 find "$BATS_TEST_TMPDIR/d" -type f
+	[ -z "$output" ]
+}
+
