@@ -2,7 +2,7 @@
 # bench-fifo.sh: ipc-fifo against its anchors, side by side, one run.
 #   BYTES (2 GiB) from a tmpfs file -> writer -> FIFO -> reader -> /dev/null:
 #   - cat on both ends (`cat SRC >F` and `cat F >/dev/null`): the anchor;
-#   - a splice(2) relay on both ends (fifo-splicecat.c): the ceiling;
+#   - a splice(2) relay on both ends (splicecat.c): the ceiling;
 #   - ipc-fifo write -r -> ipc-fifo read (splice on both ends);
 #   - ipc-fifo write (line-atomic default) -> ipc-fifo read.
 #   The source is zeros, as in the shared harness (bulk_pipe.sh): no
@@ -37,7 +37,7 @@ else
 	echo "taskset missing: placement not enforced"
 fi
 CC=${CC:-cc}
-have "$CC" && $CC -O2 -o "$TMP/splicecat" "$here/fifo-splicecat.c" 2>/dev/null ||
+have "$CC" && $CC -O2 -o "$TMP/splicecat" "$here/splicecat.c" 2>/dev/null ||
 	echo "splice ceiling: no C compiler, skipped"
 
 F=$TMP/bench.fifo

@@ -39,7 +39,7 @@ fi
 CC=${CC:-cc}
 have "$CC" || CC=
 [ -n "$CC" ] && $CC -O2 -o "$TMP/raw" "$here/raw-shmcount.c" -lpthread 2>/dev/null || echo "raw C anchor: no C compiler, skipped"
-[ -n "$CC" ] && $CC -O2 -o "$TMP/hello" "$here/hello-shmcount.c" 2>/dev/null || echo "hello-world anchor: no C compiler, skipped"
+[ -n "$CC" ] && $CC -O2 -o "$TMP/hello" "$here/hello.c" 2>/dev/null || echo "hello-world anchor: no C compiler, skipped"
 have python3 || echo "Python anchor: python3 missing, skipped"
 
 median() { sort -n | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'; }

@@ -142,7 +142,7 @@ bulk() {
 
 startup() {
 	echo
-	cc -O2 -o "$TMP/hello-dyn" hello-sockcat.c 2>/dev/null || { echo "no C compiler: start-up skipped"; return; }
+	cc -O2 -o "$TMP/hello-dyn" hello.c 2>/dev/null || { echo "no C compiler: start-up skipped"; return; }
 	sc=$(command -v ipc-sockcat)
 	if have hyperfine && have python3; then
 		echo "### start-up: hyperfine -N, $STARTS runs each, median (min)"

@@ -41,7 +41,7 @@ else
 	echo "taskset missing: placements not enforced"
 	P1= P2=
 fi
-${CC:-cc} -O2 -o "$TMP/splicecat" "$here/spawnpipe-splicecat.c" || exit 1
+${CC:-cc} -O2 -o "$TMP/splicecat" "$here/splicecat.c" || exit 1
 dd if=/dev/zero of="$TMP/zero" bs=1048576 count=$((BYTES / 1048576)) status=none || exit 1
 seq "$LINES" >"$TMP/seq"
 printf '#!/bin/sh\nexec awk %s\n' "'{print \$1*2}'" >"$TMP/worker"
