@@ -81,20 +81,6 @@ static const char *made_path;
 static dev_t made_dev;
 static ino_t made_ino;
 
-static const char *
-type_name(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFREG: return "a regular file";
-	case S_IFDIR: return "a directory";
-	case S_IFSOCK: return "a socket";
-	case S_IFLNK: return "a symbolic link";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	}
-	return "not a FIFO";
-}
-
 static void
 unmake(void)
 {
@@ -215,7 +201,7 @@ cmd_make(char **paths)
 			rc = EXIT_FAIL;
 		} else if (!S_ISFIFO(st.st_mode)) {
 			warnx("%s: exists and is %s", *paths,
-			    type_name(st.st_mode));
+			    obj_type_name(st.st_mode));
 			rc = EXIT_FAIL;
 		} else if (!exist_ok) {
 			warnx("%s: a FIFO already exists (-p accepts it)",
@@ -240,7 +226,7 @@ cmd_rm(char **paths)
 			rc = EXIT_FAIL;
 		} else if (!S_ISFIFO(st.st_mode)) {
 			warnx("%s: is %s, not a FIFO: not removed", *paths,
-			    type_name(st.st_mode));
+			    obj_type_name(st.st_mode));
 			rc = EXIT_FAIL;
 		} else if (unlink(*paths) == -1) {
 			warn("%s", *paths);

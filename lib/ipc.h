@@ -193,6 +193,8 @@ void name_check(const char *name, char out[258]);
  * MISSING_OK, so the caller can create it. */
 int obj_open(const char *path, mode_t type, int flags, bool follow,
     bool shared, bool missing_ok, struct stat *st);
+/* "a FIFO", "a regular file", ... for messages about a file's type. */
+const char *obj_type_name(mode_t type);
 /* Checks owner of ST: ours or root's, else exits 1 naming the owner. */
 void obj_check_owner(const char *what, const struct stat *st);
 /* Calls umask(0) and returns the old mask; pair with umask(old): used

@@ -12,7 +12,7 @@
 
 #include "ipc.h"
 
-static const char *
+const char *
 obj_type_name(mode_t type)
 {
 	switch (type & S_IFMT) {
