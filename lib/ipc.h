@@ -68,7 +68,8 @@ struct timespec num_ts(int64_t ns);
  * returns EINTR; each sets a flag and writes the signal number to a
  * self-pipe that event loops poll. */
 void sig_init(void);
-/* Read end of the self-pipe (non-blocking, close-on-exec). */
+/* Read end of the self-pipe (non-blocking, close-on-exec), made on the
+ * first call so tools that never poll do not pay for it at start. */
 int sig_fd(void);
 /* Empties the self-pipe; returns the first terminating signal caught so far
  * (SIGINT, SIGTERM, SIGHUP, SIGQUIT) or 0. */

@@ -388,20 +388,27 @@ for i in range(150):
 }
 
 @test "SIGTERM lets a connection finish within --grace, then the server dies of it" {
-	serve_bg ipc-sockserve --grace 800ms -r 3 tcp4:127.0.0.1:0
+	serve_bg ipc-sockserve --grace 3s -r 3 tcp4:127.0.0.1:0
+	# The client sends "late" only when told, after the SIGTERM.
+	mkfifo go
 	exec 5< <(python3 -c "
 import socket, time, sys
 s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")))
 s.sendall(b'early\n'); print('sent', flush=True)
 sys.stdin.readline()
-s.sendall(b'late\n'); time.sleep(3)" < <(sleep 0.3; echo go))
+s.sendall(b'late\n'); s.recv(1)" <go)
+	exec 6>go
 	read -r _ <&5
 	poll_until 5 lines_in "$srv_out" 1
 	kill -TERM "$srv_pid"
 	# no longer accepting
 	poll_until 3 sh -c "! nc -z 127.0.0.1 $(port_of "$srv_addr")"
+	echo go >&6
+	exec 6>&-
+	poll_until 3 lines_in "$srv_out" 2
 	kill -0 "$srv_pid"
-	wait_exit "$srv_pid" 5
+	# the grace period ends the wait for the client, which stays open
+	wait_exit "$srv_pid" 10
 	[ "$status" -eq 143 ]
 	[ "$(cat "$srv_out")" = "$(printf 'early\nlate')" ]
 	exec 5<&-
