@@ -3,6 +3,7 @@ VERSION = 0.1.0
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 MANDIR  = $(PREFIX)/share/man
+COMPDIR = $(PREFIX)/share/bash-completion/completions
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -102,9 +103,11 @@ install: all
 	for m in $(MANS); do case $$m in \
 		*.1) install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/ ;; \
 		*.7) install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/ ;; esac || exit 1; done
+	mkdir -p $(DESTDIR)$(COMPDIR)
+	for t in $(TOOLS); do install -m 644 completions/ipc-utils.bash $(DESTDIR)$(COMPDIR)/$$t || exit 1; done
 
 uninstall:
-	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(COMPDIR)/$$t; done
 	for m in $(MANSRC:man/%.scd=%); do case $$m in \
 		*.1) rm -f $(DESTDIR)$(MANDIR)/man1/$$m ;; \
 		*.7) rm -f $(DESTDIR)$(MANDIR)/man7/$$m ;; esac; done

@@ -40,13 +40,39 @@ teardown() { kill_servers; }
 	done
 }
 
-@test "make install and uninstall honour DESTDIR, PREFIX, BINDIR and MANDIR" {
+@test "make install and uninstall honour DESTDIR, PREFIX and MANDIR" {
 	root=$BATS_TEST_DIRNAME/..
 	run -0 make -s -C "$root" install DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/opt/ipc MANDIR=/opt/man
 	[ -x "$BATS_TEST_TMPDIR/d/opt/ipc/bin/ipc-$(ls "$IPC_BIN" | sed -n 's/^ipc-//p' | head -1)" ]
 	[ -f "$BATS_TEST_TMPDIR/d/opt/man/man7/ipc.7" ]
+	[ -f "$BATS_TEST_TMPDIR/d/opt/ipc/share/bash-completion/completions/ipc-mq" ]
 	run -0 make -s -C "$root" uninstall DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/opt/ipc MANDIR=/opt/man
 	run -0 find "$BATS_TEST_TMPDIR/d" -type f
 	[ -z "$output" ]
 }
 
+
+# comp WORD...: what bash completion offers for the last WORD.
+comp() {
+	source "$BATS_TEST_DIRNAME/../completions/ipc-utils.bash"
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	_ipc_utils
+	printf '%s\n' "${COMPREPLY[@]}"
+}
+
+@test "bash completion: subcommands, long options, counter names, COMMAND after --" {
+	run -0 comp ipc-mq se
+	[ "$output" = send ]
+	run -0 comp ipc-fifo read --fo
+	[ "$output" = --follow ]
+	run -0 comp ipc-sockcat --ti
+	[ "$output" = --timeout ]
+	c=$(uniq_name compc)
+	ipc-shmcount create "$c"
+	run -0 comp ipc-shmcount get "${c:0:9}"
+	ipc-shmcount rm "$c"
+	[[ "$output" == *"$c"* ]]
+	run -0 comp ipc-spawnpipe -j 2 -- mkfif
+	[ "$output" = mkfifo ]
+}
