@@ -24,8 +24,7 @@ trap 'rm -rf "$TMP" "$SHM"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-have() { command -v "$1" >/dev/null 2>&1; }
-now() { date +%s%N; }
+. "$(dirname "$0")/lib.sh"
 have ipc-fifo || { echo "ipc-fifo not on PATH: run through make bench"; exit 1; }
 P0= P1=
 if have taskset; then

@@ -26,16 +26,9 @@ trap 'ipc-shmcount rm "$C" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-have() { command -v "$1" >/dev/null 2>&1; }
-now() { date +%s%N; }
+. "$(dirname "$0")/lib.sh"
 have ipc-shmcount || { echo "ipc-shmcount not on PATH: run through make bench"; exit 1; }
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-PIN=
-if have taskset; then
-	[ "$ncpu" -ge 2 ] && PIN="taskset -c 0,1" || PIN="taskset -c 0"
-else
-	echo "taskset missing: placement not enforced"
-fi
+PIN=$PIN_PAIR
 CC=${CC:-cc}
 have "$CC" || CC=
 [ -n "$CC" ] && $CC -O2 -o "$TMP/raw" "$here/raw-shmcount.c" -lpthread 2>/dev/null || echo "raw C anchor: no C compiler, skipped"

@@ -20,9 +20,7 @@ SRC=$TMP/src
 SOCK=$TMP/s.sock
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
-have() { command -v "$1" >/dev/null 2>&1; }
-now() { date +%s%N; }
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+. "$(dirname "$0")/lib.sh"
 
 have ipc-sockcat || { echo "ipc-sockcat not on PATH: run through make bench"; exit 1; }
 have taskset || { echo "taskset missing: placements not enforced"; }

@@ -21,8 +21,7 @@ TMP=$(mktemp -d /dev/shm/bench-sockserve.XXXXXX 2>/dev/null || mktemp -d) || exi
 srv=
 trap '[ -z "$srv" ] || kill $srv 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
 
-have() { command -v "$1" >/dev/null 2>&1; }
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+. "$(dirname "$0")/lib.sh"
 have ipc-sockserve || { echo "ipc-sockserve not on PATH: run through make bench"; exit 1; }
 have cc || { echo "cc missing: cannot build the load generator"; exit 1; }
 cc -O2 -o "$TMP/connrate" sockserve-connrate.c || exit 1

@@ -29,9 +29,7 @@ trap 'exit 130' INT
 trap 'exit 141' PIPE
 trap 'exit 143' TERM
 
-have() { command -v "$1" >/dev/null 2>&1; }
-now() { date +%s%N; }
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+. "$(dirname "$0")/lib.sh"
 
 have ipc-spawnpipe || { echo "ipc-spawnpipe not on PATH: run through make bench"; exit 1; }
 if have taskset; then
