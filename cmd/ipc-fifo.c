@@ -137,23 +137,6 @@ create_if_missing(void)
 		warnx("%s: made", path);
 }
 
-/* A timer for -t that fires at the deadline and then every millisecond:
- * a single SIGALRM arriving just before open(2) starts to sleep would be
- * lost, the next tick still interrupts the open. */
-static void
-arm_timeout(void)
-{
-	struct itimerval it = { .it_interval = { 0, 1000 } };
-
-	sig_alarm(0);   /* clears the flag */
-	it.it_value.tv_sec = timeout_ns / 1000000000LL;
-	it.it_value.tv_usec = (timeout_ns % 1000000000LL) / 1000;
-	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
-		it.it_value.tv_usec = 1;
-	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
-		err(EXIT_FAIL, "setitimer");
-}
-
 /* Opens PATH for FLAGS after the checks (a FIFO, ours or root's unless
  * --shared, no symlink unless --follow). The open blocks until the other
  * end comes: -t bounds that (exit 124), a signal ends it (sig_check). */
@@ -168,7 +151,7 @@ open_fifo(int flags, const char *other)
 	if (verbose)
 		warnx("%s: waiting for a %s", path, other);
 	if (timeout_ns >= 0)
-		arm_timeout();
+		sig_alarm_blocking(timeout_ns);
 	fd = obj_open(path, S_IFIFO, flags, follow, shared, false, NULL);
 	timed_out = sig_alarmed();
 	if (timeout_ns >= 0)

@@ -92,6 +92,10 @@ noreturn void sig_die(int signo);
 void sig_cleanup(void (*fn)(void));
 /* Arms a one-shot SIGALRM after NS nanoseconds (0 disarms). */
 void sig_alarm(int64_t ns);
+/* The same for a blocking call that no poll can watch (a FIFO's open):
+ * after NS it fires every millisecond until sig_alarm(0), so the call is
+ * interrupted even if it began just after the deadline. NS 0: at once. */
+void sig_alarm_blocking(int64_t ns);
 /* True once the alarm armed by sig_alarm has fired. */
 bool sig_alarmed(void);
 /* In a child before exec: default dispositions, empty mask. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <err.h>
 
 #include "ipc.h"
 
@@ -160,19 +161,39 @@ sig_cleanup(void (*fn)(void))
 		cleanups[ncleanups++] = fn;
 }
 
-void
-sig_alarm(int64_t ns)
+static void
+sig_timer(int64_t ns, bool repeat)
 {
 	struct itimerval it = { 0 };
 
 	alarmed = 0;
+	/* 0 disarms sig_alarm; for a blocking call it means "now" (-t 0). */
+	if (repeat && ns <= 0)
+		ns = 1000;
 	if (ns > 0) {
 		it.it_value.tv_sec = ns / 1000000000LL;
 		it.it_value.tv_usec = (ns % 1000000000LL) / 1000;
 		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
 			it.it_value.tv_usec = 1;
+		if (repeat)
+			it.it_interval.tv_usec = 1000;
 	}
-	setitimer(ITIMER_REAL, &it, NULL);
+	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
+		err(EXIT_FAIL, "setitimer");
+}
+
+void
+sig_alarm(int64_t ns)
+{
+	sig_timer(ns, false);
+}
+
+void
+sig_alarm_blocking(int64_t ns)
+{
+	/* One SIGALRM that lands just before a blocking open(2) starts to
+	 * sleep would be lost; the next tick still interrupts it. */
+	sig_timer(ns, true);
 }
 
 bool
