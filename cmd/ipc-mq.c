@@ -774,10 +774,7 @@ rx_put(struct receiver *r, size_t len, unsigned prio)
 		rx_flush(r);
 	if (ob->len == 0)
 		r->first = r->seq;
-	ob_put(ob, hdr, hl);
-	ob_put(ob, pfx, pl);
-	ob_put(ob, r->buf, len);
-	ob_put(ob, tr, tl);
+	frame_put(ob, r->kind, pfx, pl, r->buf, len);
 }
 
 /* Waits for the run of COMMAND; a terminating signal sent to us alone

@@ -868,17 +868,13 @@ static int
 worker_frames(int w)
 {
 	struct worker *k = &wk[w];
-	char *m, hdr[16];
-	const char *tr;
-	size_t ml, tl, pl = tag ? strlen(k->prefix) : 0;
+	char *m;
+	size_t ml, pl = tag ? strlen(k->prefix) : 0;
 	int rc;
 
-	while ((rc = frame_next(&k->fo, &m, &ml)) == 1) {
-		size_t hl = frame_header(kind, pl + ml, hdr, &tr, &tl);
-		if (ob_put(&ob, hdr, hl) == -1 || ob_put(&ob, k->prefix, pl) == -1 ||
-		    ob_put(&ob, m, ml) == -1 || ob_put(&ob, tr, tl) == -1)
+	while ((rc = frame_next(&k->fo, &m, &ml)) == 1)
+		if (frame_put(&ob, kind, k->prefix, pl, m, ml) == -1)
 			return -1;
-	}
 	if (rc == -1 && errno != EAGAIN) {
 		warn("output of worker %d", w);
 		k->fo.start = k->fo.end;  /* drop the malformed rest */

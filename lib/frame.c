@@ -223,14 +223,15 @@ frame_header(enum frame_kind kind, size_t len, char hdr[16],
 }
 
 int
-frame_put(struct outbuf *ob, enum frame_kind kind, const void *msg,
-    size_t len)
+frame_put(struct outbuf *ob, enum frame_kind kind, const void *pre,
+    size_t plen, const void *msg, size_t len)
 {
 	char hdr[16];
 	const char *tr;
-	size_t tl, hl = frame_header(kind, len, hdr, &tr, &tl);
+	size_t tl, hl = frame_header(kind, plen + len, hdr, &tr, &tl);
 
-	if (ob_put(ob, hdr, hl) == -1 || ob_put(ob, msg, len) == -1)
+	if (ob_put(ob, hdr, hl) == -1 || ob_put(ob, pre, plen) == -1 ||
+	    ob_put(ob, msg, len) == -1)
 		return -1;
 	return ob_put(ob, tr, tl);
 }

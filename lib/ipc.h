@@ -176,9 +176,11 @@ size_t frame_pending(const struct frame_reader *r);
  * header into HDR, returns its length; *TRAILER gets the trailer. */
 size_t frame_header(enum frame_kind kind, size_t len, char hdr[16],
     const char **trailer, size_t *trailer_len);
-/* Appends one framed message to OB. Returns 0 or -1 (errno). */
-int frame_put(struct outbuf *ob, enum frame_kind kind, const void *msg,
-    size_t len);
+/* Appends one framed message to OB: PRE (PLEN bytes: a priority, a
+ * worker's tag; inside the frame, so the framing stays parseable), then
+ * MSG. Returns 0 or -1 (errno). */
+int frame_put(struct outbuf *ob, enum frame_kind kind, const void *pre,
+    size_t plen, const void *msg, size_t len);
 /* Writes one framed message to FD at once (one writev). 0 or -1. */
 int frame_write(int fd, enum frame_kind kind, const void *msg, size_t len);
 
