@@ -25,34 +25,6 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 have ipc-sockcat || { echo "ipc-sockcat not on PATH: run through make bench"; exit 1; }
 have taskset || { echo "taskset missing: placements not enforced"; }
 
-# A free port: bind port 0 and read it back (no fixed ports).
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_listen() { # tcp PORT | unix PATH
-	i=0
-	while [ $i -lt 400 ]; do
-		if [ "$1" = unix ]; then
-			ss -Hlx src "$2" 2>/dev/null | grep -q LISTEN && return 0
-		else
-			ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN && return 0
-		fi
-		sleep 0.005
-		i=$((i + 1))
-	done
-	return 1
-}
-
-pin() { # same|split client|server
-	have taskset || return 0
-	case $1.$2 in
-	same.*) echo "taskset -c 0" ;;
-	split.client) echo "taskset -c 0" ;;
-	split.server) [ "$ncpu" -ge 2 ] && echo "taskset -c 1" || echo "taskset -c 0" ;;
-	esac
-}
-
 # one NAME PLACEMENT: one transfer; prints seconds (or nothing on failure).
 one() {
 	name=$1 place=$2 port=$(free_port)

@@ -27,28 +27,6 @@ have cc || { echo "cc missing: cannot build the load generator"; exit 1; }
 cc -O2 -o "$TMP/connrate" sockserve-connrate.c || exit 1
 have taskset || echo "taskset missing: placements not enforced"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_listen() {
-	i=0
-	while [ $i -lt 400 ]; do
-		ss -Hltn "sport = :$1" 2>/dev/null | grep -q LISTEN && return 0
-		sleep 0.005
-		i=$((i + 1))
-	done
-	return 1
-}
-
-pin() { # same|split client|server
-	have taskset || return 0
-	case $1.$2 in
-	same.*|split.client) echo "taskset -c 0" ;;
-	split.server) [ "$ncpu" -ge 2 ] && echo "taskset -c 1" || echo "taskset -c 0" ;;
-	esac
-}
-
 server_cmd() { # NAME PORT
 	case $1 in
 	sockserve-exec) echo "ipc-sockserve tcp4:127.0.0.1:$2 -- cat" ;;
@@ -67,7 +45,7 @@ start_server() { # NAME PLACE -> sets port, srv_pid
 	timeout 600 $(pin "$2" server) $(server_cmd "$1" "$port") >/dev/null 2>"$TMP/$1.err" </dev/null &
 	srv_pid=$!
 	srv="$srv $srv_pid"
-	wait_listen "$port" || return 1
+	wait_listen tcp "$port" || return 1
 	"$TMP/connrate" -p "$port" -n 50 -t 10 >/dev/null 2>&1   # warm-up
 }
 
@@ -123,7 +101,7 @@ echo
 port=$(free_port)
 ipc-sockserve "tcp4:127.0.0.1:$port" >/dev/null 2>"$TMP/idle.err" </dev/null &
 srv=$!
-wait_listen "$port" || { echo "server did not listen"; exit 1; }
+wait_listen tcp "$port" || { echo "server did not listen"; exit 1; }
 python3 - "$port" "$IDLE" "$IDLE_SECS" "$srv" <<'PY'
 import resource, socket, sys, time
 port, n, secs, pid = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]

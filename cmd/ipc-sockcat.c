@@ -325,10 +325,12 @@ sb_send(struct sendbuf *sb, int fd)
 	}
 }
 
-/* Reads stdin's messages (once readable) into SB as frames. Returns true
- * at EOF. */
+static void udp_send(int fd, const char *msg, size_t len);
+
+/* Reads stdin's messages (once readable): each goes as a frame into SB,
+ * or, without SB, as one datagram on UDP_FD. Returns true at EOF. */
 static bool
-len32_pull(struct frame_reader *in, struct sendbuf *sb)
+stdin_pull(struct frame_reader *in, struct sendbuf *sb, int udp_fd)
 {
 	char *msg;
 	size_t len;
@@ -336,8 +338,12 @@ len32_pull(struct frame_reader *in, struct sendbuf *sb)
 
 	if (frame_fill(in) == -1 && errno != EAGAIN)
 		err(EXIT_FAIL, "stdin");
-	while ((rc = frame_next(in, &msg, &len)) == 1)
-		sb_frame(sb, msg, len);
+	while ((rc = frame_next(in, &msg, &len)) == 1) {
+		if (sb != NULL)
+			sb_frame(sb, msg, len);
+		else
+			udp_send(udp_fd, msg, len);
+	}
 	if (rc == -1)
 		fail_frame("stdin", errno);
 	return in->eof;
@@ -407,7 +413,7 @@ len32_run(int fd)
 			sig_check();
 		uint64_t before = n_sent + n_recv;
 		if (p[2].revents)
-			in_eof = len32_pull(&in, &sb);
+			in_eof = stdin_pull(&in, &sb, -1);
 		if (p[1].revents & (POLLOUT | POLLERR))
 			sb_send(&sb, fd);
 		if ((p[1].revents & ~POLLOUT) && len32_push(&sr)) {
@@ -471,22 +477,6 @@ udp_recv(int fd, char *buf)
 	}
 }
 
-static bool
-udp_pull(int fd, struct frame_reader *in)
-{
-	char *msg;
-	size_t len;
-	int rc;
-
-	if (frame_fill(in) == -1 && errno != EAGAIN)
-		err(EXIT_FAIL, "stdin");
-	while ((rc = frame_next(in, &msg, &len)) == 1)
-		udp_send(fd, msg, len);
-	if (rc == -1)
-		fail_frame("stdin", errno);
-	return in->eof;
-}
-
 /* A UDP peer never closes: after stdin, replies are printed until -i of
  * silence (default 1s); -s ends at once. */
 static int
@@ -532,7 +522,7 @@ udp_run(int fd)
 			last = num_now();
 		}
 		if (p[2].revents) {
-			in_eof = udp_pull(fd, &in);
+			in_eof = stdin_pull(&in, NULL, fd);
 			last = num_now();
 		}
 		if (opt_progress)
