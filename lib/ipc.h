@@ -246,6 +246,7 @@ struct relay_end {
 	bool in_full;  /* our pipe took no more: wait for OUT first */
 	bool out_dontwait;  /* OUT is a blocking socket: send(MSG_DONTWAIT) */
 	bool out_fifo;  /* OUT is a pipe: watched for its reader leaving */
+	bool sendfile;  /* IN a regular file, OUT a socket: sendfile(2) */
 	char *buf;
 	size_t off, len;
 };

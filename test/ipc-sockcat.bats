@@ -432,6 +432,23 @@ sockserve() {
 	cmp in "$srv_out"
 }
 
+@test "stdin a file at an offset: sent from there, the offset left at its end" {
+	srv=$(sockserve) || skip "ipc-sockserve is not built"
+	head -c 3000000 /dev/urandom >in
+	serve_bg "$srv" -1 -r 3 127.0.0.1:0
+	# The file's offset is shared with the shell: we start where it is
+	# and leave it where we stopped, as read(2) would.
+	{
+		python3 -c 'import os; os.lseek(0, 1000, os.SEEK_SET)'
+		ipc-sockcat "$srv_addr"
+		python3 -c 'import os; print(os.lseek(0, 0, os.SEEK_CUR))' >offset
+	} <in
+	wait_exit "$srv_pid" 10
+	[ "$status" = 0 ]
+	tail -c +1001 in | cmp - "$srv_out"
+	[ "$(cat offset)" = 3000000 ]
+}
+
 @test "paired with ipc-sockserve exec mode: sort answers after our half-close" {
 	srv=$(sockserve) || skip "ipc-sockserve is not built"
 	serve_bg "$srv" -1 -r 3 "unix:$BATS_TEST_TMPDIR/sort.sock" -- sort
