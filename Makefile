@@ -46,11 +46,19 @@ $(BUILD)/lib/%.o: lib/%.c lib/ipc.h | $(BUILD)/lib
 $(BUILD)/libipc.a: $(LIBOBJ)
 	rm -f $@ && $(AR) rcs $@ $(LIBOBJ)
 
-$(BUILD)/cmd/%.o: cmd/%.c lib/ipc.h | $(BUILD)/cmd
+# A tool too big for one file keeps its other parts, and the header they
+# share, in cmd/TOOL/: cmd/ipc-mq.c (main) and cmd/ipc-mq/*.c.
+TOOLHDR = $(wildcard cmd/*/*.h)
+
+$(BUILD)/cmd/%.o: cmd/%.c lib/ipc.h $(TOOLHDR) | $(BUILD)/cmd
+	@mkdir -p $(@D)
 	$(CC) $(IPC_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/libipc.a | $(BIN)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libipc.a $(IPC_LIBS)
+tool_parts = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(wildcard cmd/$(1)/*.c))
+
+.SECONDEXPANSION:
+$(BIN)/%: $(BUILD)/cmd/%.o $$(call tool_parts,$$*) $(BUILD)/libipc.a | $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libipc.a $(IPC_LIBS)
 
 # Written to a temporary file first: a scdoc error must not leave a
 # truncated page that make would then take for up to date.
