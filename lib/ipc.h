@@ -336,6 +336,13 @@ int conn_open(const struct addr *a, int64_t timeout_ns, int64_t wait_ns,
 void relay_tick(void (*fn)(const struct relay_end *, const struct relay_end *),
     int64_t every_ns);
 
+/* ---- udiag.c: Unix socket listeners, asked of the kernel ---- */
+
+struct stat;
+/* 1 if a socket listens bound to the file ST describes (in our network
+ * namespace), 0 if none does, -1 if sock_diag(7) cannot tell. */
+int udiag_listening(const struct stat *st);
+
 /* ---- listen.c: the listening side of a server (ipc-sockserve) ---- */
 
 #define LISTEN_MAX 16

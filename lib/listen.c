@@ -188,9 +188,11 @@ listen_inet(struct listener *l, const struct addr *a, int backlog,
 		    a->host[0] ? a->host : "localhost");
 }
 
-/* A socket file at the path: replaced only if stale (a probe connect is
- * refused); a live socket, a datagram socket, another user's socket and
- * any other kind of file are errors, and the file is left untouched. */
+/* A socket file at the path: replaced only if stale (no listener on it,
+ * and a probe connect is refused); a live socket, a datagram socket,
+ * another user's socket and any other kind of file are errors, and the
+ * file is left untouched. The kernel is asked first, so that a live
+ * server does not get our probe as a client. */
 static void
 listen_unix_clear(const struct addr *a, const struct sockaddr_un *sun,
     socklen_t len, int verbose)
@@ -206,6 +208,8 @@ listen_unix_clear(const struct addr *a, const struct sockaddr_un *sun,
 	if (!S_ISSOCK(st.st_mode))
 		errx(EXIT_FAIL, "%s: exists and is not a socket (left untouched)",
 		    a->path);
+	if (udiag_listening(&st) == 1)
+		errx(EXIT_FAIL, "%s: a server is listening on it", a->path);
 	p = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (p == -1)
 		err(EXIT_FAIL, "socket");
