@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/un.h>
+#include <time.h>
 #include <err.h>
 
 #include "ipc.h"
@@ -131,8 +133,44 @@ addr_parse(const char *s, struct addr *a, bool server)
 	addr_hostport(rest, a, server, s);
 }
 
+/* A name through the resolver, in a helper thread (getaddrinfo_a), so
+ * that DEADLINE (num_now() ns, -1: none) and a terminating signal end a
+ * resolver that does not answer: getaddrinfo(3) itself would retry for
+ * many seconds and take no notice of either. */
+static int
+addr_resolve_async(const char *host, const char *port,
+    const struct addrinfo *hints, struct addrinfo **res, int64_t deadline)
+{
+	struct gaicb req = { .ar_name = host, .ar_service = port,
+		.ar_request = hints };
+	struct gaicb *list[1] = { &req };
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, &none);
+
+	if (rc != 0)
+		return rc;
+	while ((rc = gai_error(&req)) == EAI_INPROGRESS) {
+		struct timespec ts, *tp = NULL;
+		if (deadline >= 0) {
+			int64_t left = deadline - num_now();
+			if (left <= 0)
+				errx(EXIT_TIMEOUT, "cannot resolve '%s': timed out",
+				    host);
+			ts.tv_sec = left / 1000000000;
+			ts.tv_nsec = left % 1000000000;
+			tp = &ts;
+		}
+		/* EAI_INTR: a signal (our handlers do not restart). */
+		if (gai_suspend((const struct gaicb *const *)list, 1, tp) ==
+		    EAI_INTR)
+			sig_check();
+	}
+	*res = req.ar_result;
+	return rc;
+}
+
 struct addrinfo *
-addr_resolve(const struct addr *a, bool server)
+addr_resolve_by(const struct addr *a, bool server, int64_t deadline)
 {
 	struct addrinfo hints, *res;
 	const char *host = a->host[0] ? a->host : (a->any ? NULL : "localhost");
@@ -144,13 +182,25 @@ addr_resolve(const struct addr *a, bool server)
 	/* No AI_ADDRCONFIG: it drops ::1 on a host whose only IPv6 address
 	 * is loopback. */
 	hints.ai_flags = AI_NUMERICSERV | (server && a->any ? AI_PASSIVE : 0);
+	/* A literal address needs no thread. */
+	hints.ai_flags |= AI_NUMERICHOST;
 	rc = getaddrinfo(host, a->port, &hints, &res);
+	if (rc == EAI_NONAME && host != NULL) {
+		hints.ai_flags &= ~AI_NUMERICHOST;
+		rc = addr_resolve_async(host, a->port, &hints, &res, deadline);
+	}
 	if (rc == EAI_SYSTEM)
 		err(EXIT_FAIL, "cannot resolve '%s'", host ? host : "*");
 	if (rc != 0)
 		errx(EXIT_FAIL, "cannot resolve '%s': %s", host ? host : "*",
 		    gai_strerror(rc));
 	return res;
+}
+
+struct addrinfo *
+addr_resolve(const struct addr *a, bool server)
+{
+	return addr_resolve_by(a, server, -1);
 }
 
 socklen_t

@@ -132,7 +132,7 @@ conn_try(const struct addr *a, int64_t deadline, int verbose, char *where,
 			warn("%s", where);
 		return fd;
 	}
-	struct addrinfo *res = addr_resolve(a, false);
+	struct addrinfo *res = addr_resolve_by(a, false, deadline);
 	int fd = -1, e = ECONNREFUSED;
 	for (struct addrinfo *ai = res; ai != NULL && fd == -1;
 	    ai = ai->ai_next) {

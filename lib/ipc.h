@@ -277,6 +277,10 @@ void addr_parse(const char *s, struct addr *a, bool server);
 /* Resolves A into a list (freeaddrinfo). Exits 1 when it does not resolve,
  * 2 when the port is no service. */
 struct addrinfo *addr_resolve(const struct addr *a, bool server);
+/* The same, giving up at DEADLINE (num_now() ns, -1: none) with status
+ * 124, and dying of a terminating signal while the resolver is silent. */
+struct addrinfo *addr_resolve_by(const struct addr *a, bool server,
+    int64_t deadline);
 /* Fills a sockaddr_un for A; returns its length. */
 socklen_t addr_sun(const struct addr *a, struct sockaddr_un *sun);
 /* Formats SA as an ADDRESS ipc-sockcat accepts: "127.0.0.1:80",

@@ -376,6 +376,54 @@ assert d == want, d[:100]'
 	[ "$status" = 143 ]
 }
 
+# dns_jail: writes jail.sh, which runs `unshare -m -n sh jail.sh COMMAND`
+# in new mount and network namespaces whose only nameserver, 127.0.0.1:53,
+# takes queries and never answers (each query adds a line to ./queries).
+dns_jail() {
+	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+	command -v unshare >/dev/null && command -v ip >/dev/null ||
+		skip "needs unshare and ip"
+	grep -q '^hosts:.*dns' /etc/nsswitch.conf || skip "hosts not looked up in DNS"
+	printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:3\n' >resolv.conf
+	cat >blackhole.py <<-'EOF'
+	import os, socket
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.bind(("127.0.0.1", 53))
+	s.settimeout(30)
+	os.write(3, b"up\n"); os.close(3)
+	while True:
+	    s.recvfrom(512)
+	    with open("queries", "a") as f: f.write("query\n")
+	EOF
+	cat >jail.sh <<-'EOF'
+	ip link set lo up && mount --bind resolv.conf /etc/resolv.conf || exit 99
+	mkfifo up
+	python3 blackhole.py 3>up >/dev/null 2>&1 &
+	echo $! >>.pids
+	read -r _ <up
+	exec "$@"
+	EOF
+}
+
+@test "-t bounds a resolver that never answers (124), as it bounds the connect" {
+	dns_jail
+	run -124 --separate-stderr timeout -s KILL 8 \
+	    unshare -m -n sh jail.sh ipc-sockcat -t 300ms blackhole.example:80
+	[ "$stderr" = "ipc-sockcat: cannot resolve 'blackhole.example': timed out" ]
+	[ -s queries ]
+}
+
+@test "SIGTERM while the resolver is silent: dies of the signal at once" {
+	dns_jail
+	unshare -m -n sh jail.sh ipc-sockcat blackhole.example:80 </dev/null &
+	local pid=$!
+	echo "$pid" >>.pids
+	poll_until 5 test -s queries
+	kill -TERM "$pid"
+	wait_exit "$pid" 3
+	[ "$status" = 143 ]
+}
+
 @test "a name that does not resolve for the family: exit 1, no DNS needed" {
 	run -1 --separate-stderr ipc-sockcat -d 'tcp4:[::1]:80'
 	[[ "$stderr" == "ipc-sockcat: cannot resolve '::1': "* ]]
