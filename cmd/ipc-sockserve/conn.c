@@ -1,0 +1,375 @@
+/* ipc-sockserve's connections in print and broadcast modes: reading
+ * them into the line-atomic merge (or splicing the one client of -1),
+ * writing stdin to every client, closing them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+#include "sockserve.h"
+
+/* ---- output ---- */
+
+noreturn void
+out_failed(void)
+{
+	cli_write_failed("stdout");
+}
+
+/* One message framed for stdout, with PRE before it (--peer), in one
+ * writev. A datagram printed as a line that ends in a newline already
+ * gets no second one. */
+void
+emit(const char *pre, size_t pl, const char *msg, size_t len, bool udpmsg)
+{
+	char hdr[16];
+	const char *tr;
+	size_t tl, hl = frame_header(opt.kind, pl + len, hdr, &tr, &tl);
+
+	if (udpmsg && opt.kind == FRAME_LINE && len > 0 && msg[len - 1] == '\n')
+		tl = 0;
+	struct iovec iov[4] = {
+		{ hdr, hl }, { (void *)pre, pl }, { (void *)msg, len },
+		{ (void *)tr, tl },
+	};
+	if (io_writev_all(STDOUT_FILENO, iov, 4) == -1)
+		out_failed();
+}
+
+/* ---- connections (print and broadcast modes) ---- */
+
+void
+conn_free(struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	close(c->it.fd);
+	/* Later events of this epoll batch may still point at C. */
+	c->dead = true;
+	c->next = graveyard;
+	graveyard = c;
+	active--;
+}
+
+void
+conn_bury(void)
+{
+	while (graveyard != NULL) {
+		struct conn *c = graveyard;
+		graveyard = c->next;
+		frame_reader_free(&c->fr);
+		free(c->prefix);
+		free(c->out);
+		free(c);
+	}
+}
+
+/* The client is done: its last unterminated line goes out. */
+void
+conn_end(struct conn *c, const char *why)
+{
+	if (why != NULL && opt.verbose)
+		warnx("%s%s%s", c->prefix ? c->prefix : "", c->prefix ? " " : "",
+		    why);
+	if (!msgmode && merge_end(&mg, &c->src) == -1)
+		out_failed();
+	conn_free(c);
+}
+
+static void
+conn_msgs(struct conn *c)
+{
+	char *msg;
+	size_t len;
+	int rc;
+
+	while ((rc = frame_next(&c->fr, &msg, &len)) == 1)
+		emit(c->prefix, c->prefix ? strlen(c->prefix) : 0, msg, len,
+		    false);
+	if (rc == -1) {
+		warn("%s%sbad message from client", c->prefix ? c->prefix : "",
+		    c->prefix ? " " : "");
+		conn_end(c, NULL);
+	} else if (c->fr.eof && frame_pending(&c->fr) == 0)
+		conn_end(c, NULL);
+}
+
+/* Message mode (--len32, -0, --netstring): whole messages only. */
+static void
+conn_read_msgs(struct conn *c, int64_t now)
+{
+	ssize_t n = frame_fill(&c->fr);
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		conn_end(c, strerror(errno));
+		return;
+	}
+	if (n > 0)
+		c->last = now;
+	conn_msgs(c);
+}
+
+/* Copies what one client sent straight to stdout (-1: nothing to
+ * interleave), through a pipe of ours with splice(2). */
+static void
+raw_out(size_t n)
+{
+	while (n > 0) {
+		ssize_t m = splice(rawpipe[0], NULL, STDOUT_FILENO, NULL, n,
+		    SPLICE_F_MOVE);
+		if (m > 0) {
+			n -= (size_t)m;
+			continue;
+		}
+		if (m == -1 && errno == EINTR) {
+			sig_check();
+			continue;
+		}
+		if (m == -1 && errno == EINVAL) {
+			/* stdout takes no splice: the plain way. */
+			ssize_t r = io_read(rawpipe[0], rbuf,
+			    n < sizeof rbuf ? n : sizeof rbuf);
+			if (r <= 0)
+				err(EXIT_FAIL, "pipe");
+			if (io_write_all(STDOUT_FILENO, rbuf, (size_t)r) == -1)
+				out_failed();
+			n -= (size_t)r;
+			continue;
+		}
+		if (m == -1 && errno == EAGAIN) {
+			if (io_write_all(STDOUT_FILENO, "", 0) == -1)
+				out_failed();
+			continue;
+		}
+		out_failed();
+	}
+}
+
+static bool
+conn_read_raw(struct conn *c, int64_t now)
+{
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = splice(c->it.fd, NULL, rawpipe[1], NULL, RAW_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == 0) {
+			conn_end(c, NULL);
+			return true;
+		}
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return true;
+			if (errno == EINVAL)
+				return false;   /* no splice: read(2) instead */
+			conn_end(c, strerror(errno));
+			return true;
+		}
+		c->last = now;
+		raw_out((size_t)n);
+	}
+	return true;
+}
+
+void
+conn_read(struct conn *c, int64_t now)
+{
+	if (c->rd_eof)
+		return;
+	if (msgmode) {
+		conn_read_msgs(c, now);
+		return;
+	}
+	if (rawmode && rawpipe[0] != -1 && conn_read_raw(c, now))
+		return;
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = read(c->it.fd, rbuf, sizeof rbuf);
+		if (n > 0) {
+			c->last = now;
+			if (merge_feed(&mg, &c->src, rbuf, (size_t)n) == -1)
+				out_failed();
+			if ((size_t)n < sizeof rbuf / 2 && i > 0)
+				return;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (opt.broadcast && n == 0 && !c->wr_shut) {
+			/* Still receiving the broadcast until it closes. */
+			c->rd_eof = true;
+			if (merge_end(&mg, &c->src) == -1)
+				out_failed();
+			ep_ctl(EPOLL_CTL_MOD, &c->it, c->want_out ? EPOLLOUT : 0);
+			return;
+		}
+		conn_end(c, n == 0 ? NULL : strerror(errno));
+		return;
+	}
+}
+
+/* ---- broadcast ---- */
+
+void
+bcast_shut(struct conn *c)
+{
+	if (!c->wr_shut && shutdown(c->it.fd, SHUT_WR) == -1 && opt.verbose)
+		warn("shutdown");
+	c->wr_shut = true;
+	if (c->rd_eof)
+		conn_free(c);
+}
+
+/* Sends C's backlog; returns false when C was closed. */
+bool
+bcast_flush(struct conn *c, int64_t now)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->it.fd, c->out + c->out_off,
+		    c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			c->last = now;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (c->rd_eof) {
+			conn_free(c);
+		} else {
+			/* It will not read: print what it still sends. */
+			c->out_len = c->out_off = 0;
+			c->wr_shut = true;
+		}
+		return false;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	bool want = c->out_len > 0;
+	if (want != c->want_out) {
+		c->want_out = want;
+		ep_ctl(EPOLL_CTL_MOD, &c->it, (c->rd_eof ? 0 : EPOLLIN) |
+		    (want ? EPOLLOUT : 0));
+	}
+	if (!want && in_eof && !c->wr_shut) {
+		bcast_shut(c);
+		return false;
+	}
+	return true;
+}
+
+static void
+bcast_queue(struct conn *c, const void *p, size_t len)
+{
+	if (len == 0)
+		return;
+	if (c->out_len + len > c->out_cap) {
+		if (c->out_off > 0) {
+			memmove(c->out, c->out + c->out_off,
+			    c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
+		size_t ncap = c->out_cap ? c->out_cap : 4096;
+		while (ncap < c->out_len + len)
+			ncap *= 2;
+		char *nb = realloc(c->out, ncap);
+		if (nb == NULL)
+			err(EXIT_FAIL, "malloc");
+		c->out = nb;
+		c->out_cap = ncap;
+	}
+	memcpy(c->out + c->out_len, p, len);
+	c->out_len += len;
+}
+
+/* One message from stdin to every client; a client whose backlog is over
+ * BCAST_MAX is dropped so that one slow reader never stalls the rest. */
+static void
+bcast_msg(const char *msg, size_t len, int64_t now)
+{
+	enum frame_kind k = opt.len32 ? FRAME_LEN32 : opt.kind;
+	char hdr[16];
+	const char *tr;
+	size_t tl, hl = frame_header(k, len, hdr, &tr, &tl);
+	struct conn *c, *next;
+
+	for (c = conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->wr_shut)
+			continue;
+		bcast_queue(c, hdr, hl);
+		bcast_queue(c, msg, len);
+		bcast_queue(c, tr, tl);
+		if (c->out_len - c->out_off > BCAST_MAX) {
+			if (opt.verbose)
+				warnx("%s%sdropped: more than 1 MiB behind",
+				    c->prefix ? c->prefix : "",
+				    c->prefix ? " " : "");
+			conn_end(c, NULL);
+			continue;
+		}
+		(void)bcast_flush(c, now);
+	}
+}
+
+/* Read stdin only while the fastest client is nearly caught up. */
+void
+bcast_update(void)
+{
+	bool want = !in_eof;
+
+	if (want && conns != NULL) {
+		want = false;
+		for (struct conn *c = conns; c != NULL && !want; c = c->next)
+			want = !c->wr_shut && c->out_len - c->out_off < BCAST_LOW;
+	}
+	in_want = want;
+	if (in_always || want == in_on)
+		return;
+	ep_ctl(want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, &initem, EPOLLIN);
+	in_on = want;
+}
+
+void
+bcast_read(int64_t now)
+{
+	char *msg;
+	size_t len;
+	int rc;
+	ssize_t n = frame_fill(&inr);
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1)
+		err(EXIT_FAIL, "stdin");
+	while ((rc = frame_next(&inr, &msg, &len)) == 1)
+		if (conns != NULL)
+			bcast_msg(msg, len, now);
+	if (rc == -1)
+		err(EXIT_FAIL, "stdin");
+	if (inr.eof) {
+		struct conn *c, *next;
+		in_eof = true;
+		if (in_on && !in_always)
+			ep_ctl(EPOLL_CTL_DEL, &initem, 0);
+		in_on = in_always = false;
+		for (c = conns; c != NULL; c = next) {
+			next = c->next;
+			if (c->out_len == c->out_off)
+				bcast_shut(c);
+		}
+	}
+}
+

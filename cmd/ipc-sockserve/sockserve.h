@@ -1,0 +1,97 @@
+/* ipc-sockserve's parts share this: the options, the event loop's items,
+ * the connections and the server's state. ipc-sockserve.c holds options,
+ * the loop and the end; conn.c print and broadcast connections; accept.c
+ * accepting, UDP and exec mode. */
+#ifndef SOCKSERVE_H
+#define SOCKSERVE_H
+
+#include <stdnoreturn.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "ipc.h"
+
+#define RBUF_SIZE (64 * 1024)
+#define RAW_CHUNK (1 << 20)
+#define BCAST_MAX (1 << 20)      /* a client this far behind is dropped */
+#define BCAST_LOW (64 * 1024)    /* read stdin while a client is below this */
+#define MSG_MAX ((size_t)64 << 20) /* largest --len32/-0 message */
+#define FD_RESERVE 32
+#define EMFILE_PAUSE_NS 100000000LL
+
+struct opts {
+	bool once, peer, broadcast, mode_set, allow_any, len32;
+	int verbose, ready_fd;
+	long long count, max_conns;
+	int64_t idle_ns, grace_ns;
+	mode_t mode;
+	enum frame_kind kind;    /* framing of printed messages and stdin */
+	uid_t allow[16];
+	int nallow;
+	char **cmd;
+};
+extern struct opts opt;
+
+enum item_kind { IT_LISTEN, IT_SIG, IT_STDIN, IT_STDOUT, IT_CONN };
+struct item {
+	enum item_kind kind;
+	int fd;
+};
+
+struct conn {
+	struct item it;
+	struct conn *prev, *next;
+	struct merge_src src;       /* line mode */
+	struct frame_reader fr;     /* message mode */
+	char *prefix;               /* --peer */
+	int64_t last;               /* last time data moved */
+	char *out;                  /* broadcast backlog */
+	size_t out_off, out_len, out_cap;
+	bool rd_eof, wr_shut, want_out, dead;
+};
+
+extern struct addr addr;
+extern struct listener lis;
+extern struct item litem[LISTEN_MAX], sigitem, initem, outitem;
+extern int ep;
+extern bool listening, udp, unixsock, msgmode, rawmode;
+extern int64_t resume_at, last_emfile_warn;
+extern long long accepted, active;
+extern int term_sig;
+extern int64_t grace_end;
+extern struct merge mg;
+extern struct conn *conns;          /* every open connection */
+extern struct conn *graveyard;      /* closed, freed after the batch */
+extern char rbuf[RBUF_SIZE];
+extern int rawpipe[2];
+extern pid_t *kids;                 /* exec mode: running children */
+extern long long nkids;
+extern int last_status;             /* exec mode -1: the child's status */
+extern struct frame_reader inr;     /* broadcast: stdin */
+extern bool in_eof, in_on, in_always, in_want;
+
+/* ipc-sockserve.c */
+noreturn void die(int signo);
+void ep_ctl(int op, struct item *it, uint32_t events);
+bool limit_reached(void);
+
+/* conn.c */
+noreturn void out_failed(void);
+void emit(const char *pre, size_t pl, const char *msg, size_t len,
+    bool udpmsg);
+void conn_free(struct conn *c);
+void conn_bury(void);
+void conn_end(struct conn *c, const char *why);
+void conn_read(struct conn *c, int64_t now);
+void bcast_shut(struct conn *c);
+bool bcast_flush(struct conn *c, int64_t now);
+void bcast_update(void);
+void bcast_read(int64_t now);
+
+/* accept.c */
+void on_accept(struct item *it, int64_t now);
+void on_datagram(struct item *it);
+void reap(void);
+
+#endif
