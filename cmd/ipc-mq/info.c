@@ -1,0 +1,245 @@
+/* ipc-mq: the info and ls verbs: a queue's attributes, and the queues in
+ * the mqueue filesystem, as text or JSON. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <err.h>
+
+#include "ipc.h"
+#include "mq.h"
+
+struct qinfo {
+	bool have_attr, have_mode;
+	struct mq_attr a;
+	mode_t mode;
+};
+
+/* Attributes of NAME through a descriptor opened for either direction
+ * (either permission is enough to read them). Returns -1 (errno). */
+static int
+qinfo_get(const char *name, struct qinfo *qi)
+{
+	struct stat st;
+	mqd_t q = mq_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (q == (mqd_t)-1 && errno == EACCES)
+		q = mq_open(name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (q == (mqd_t)-1)
+		return -1;
+	if (mq_getattr(q, &qi->a) == 0)
+		qi->have_attr = true;
+	if (fstat(q, &st) == 0) {
+		qi->mode = st.st_mode & 07777;
+		qi->have_mode = true;
+	}
+	mq_close(q);
+	return 0;
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void
+qinfo_json(const char *name, const struct qinfo *qi)
+{
+	putchar('{');
+	if (name != NULL) {
+		fputs("\"name\":", stdout);
+		json_str(name);
+		putchar(',');
+	}
+	if (qi->have_attr)
+		printf("\"maxmsg\":%ld,\"msgsize\":%ld,\"curmsgs\":%ld,",
+		    qi->a.mq_maxmsg, qi->a.mq_msgsize, qi->a.mq_curmsgs);
+	else
+		fputs("\"maxmsg\":null,\"msgsize\":null,\"curmsgs\":null,", stdout);
+	if (qi->have_mode)
+		printf("\"mode\":\"%04o\"}", (unsigned)qi->mode);
+	else
+		fputs("\"mode\":null}", stdout);
+}
+
+/* One line: FIELD=VALUE separated by SEP, '-' for what is unknown. */
+static void
+qinfo_text(const struct qinfo *qi, char sep)
+{
+	if (qi->have_attr)
+		printf("maxmsg=%ld%cmsgsize=%ld%ccurmsgs=%ld%c", qi->a.mq_maxmsg,
+		    sep, qi->a.mq_msgsize, sep, qi->a.mq_curmsgs, sep);
+	else
+		printf("maxmsg=-%cmsgsize=-%ccurmsgs=-%c", sep, sep, sep);
+	if (qi->have_mode)
+		printf("mode=%04o\n", (unsigned)qi->mode);
+	else
+		printf("mode=-\n");
+}
+
+int
+mqt_cmd_info(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_LONGOPTS,
+		{ "json", no_argument, NULL, OPT_JSON }, { 0 } };
+	struct qinfo qi = { 0 };
+	bool json = false, shared = false;
+	char name[258];
+	int c;
+
+	while ((c = mqt_verb_opt(argc, argv, "+hVv", lo, &shared)) != -1)
+		json = true;
+	if (argc - optind != 1)
+		mqt_usage();
+	name_check(argv[optind], name);
+	if (qinfo_get(name, &qi) == -1) {
+		if (errno == ENOENT)
+			errx(EXIT_FAIL, "%s: no such queue", name);
+		err(EXIT_FAIL, "%s", name);
+	}
+	if (json) {
+		qinfo_json(NULL, &qi);
+		putchar('\n');
+	} else
+		qinfo_text(&qi, '\n');
+	cli_stdout_done();
+	return EXIT_OK;
+}
+
+/* Decodes the octal escapes (\040) of a mountinfo field in place. */
+static void
+mount_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
+/* Where the mqueue filesystem is mounted (/dev/mqueue preferred), into
+ * DIR; false when it is not mounted. */
+static bool
+mqueue_mount(char *dir, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, mp[4096];
+	size_t cap = 0;
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (getline(&line, &cap, f) != -1) {
+		char *sep = strstr(line, " - ");
+		if (sep == NULL || strncmp(sep + 3, "mqueue ", 7) != 0 ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		mount_unescape(mp);
+		if (!found || strcmp(mp, "/dev/mqueue") == 0)
+			snprintf(dir, len, "%s", mp);
+		found = true;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The queue names in the mqueue filesystem at DIR, sorted; *N their count. */
+static char **
+ls_names(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+
+	if (d == NULL)
+		err(EXIT_FAIL, "%s", dir);
+	*n = 0;
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;  /* ".hidden" is a queue name like any other */
+		if (*n == cap && (v = reallocarray(v, cap = cap * 2 + 16,
+		    sizeof *v)) == NULL)
+			err(EXIT_FAIL, "malloc");
+		if ((v[(*n)++] = strdup(de->d_name)) == NULL)
+			err(EXIT_FAIL, "malloc");
+	}
+	if (errno != 0)
+		err(EXIT_FAIL, "%s", dir);
+	closedir(d);
+	qsort(v, *n, sizeof *v, name_cmp);
+	return v;
+}
+
+int
+mqt_cmd_ls(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_LONGOPTS,
+		{ "json", no_argument, NULL, OPT_JSON }, { 0 } };
+	bool json = false, shared = false;
+	char dir[4096], name[258], path[4400];
+	size_t n;
+	int c;
+
+	while ((c = mqt_verb_opt(argc, argv, "+hVv", lo, &shared)) != -1)
+		json = true;
+	if (optind != argc)
+		mqt_usage();
+	if (!mqueue_mount(dir, sizeof dir))
+		errx(EXIT_FAIL, "the mqueue filesystem is not mounted; as root: "
+		    "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue");
+	char **v = ls_names(dir, &n);
+	if (json)
+		printf(n ? "[\n" : "[");
+	for (size_t i = 0; i < n; i++) {
+		struct qinfo qi = { 0 };
+		struct stat st;
+		snprintf(name, sizeof name, "/%s", v[i]);
+		snprintf(path, sizeof path, "%s/%s", dir, v[i]);
+		/* The mode from the file even when the queue cannot be opened. */
+		if (qinfo_get(name, &qi) == -1 && lstat(path, &st) == 0) {
+			qi.mode = st.st_mode & 07777;
+			qi.have_mode = true;
+		}
+		if (json) {
+			qinfo_json(name, &qi);
+			fputs(i + 1 < n ? ",\n" : "\n", stdout);
+		} else {
+			printf("%s\t", name);
+			qinfo_text(&qi, '\t');
+		}
+		free(v[i]);
+	}
+	free(v);
+	if (json)
+		printf("]\n");
+	cli_stdout_done();
+	return EXIT_OK;
+}

@@ -1,0 +1,399 @@
+/* ipc-mq: the recv verb: messages framed onto stdout (batched, or paced
+ * on a follower's reader), or each handed to a run of COMMAND; messages
+ * taken but not delivered are always reported. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+#include "mq.h"
+
+struct receiver {
+	const char *name;
+	mqd_t q;
+	char *buf;
+	size_t bufsz;
+	enum frame_kind kind;
+	bool prio;             /* -P */
+	bool batch;            /* many messages per write(2) */
+	bool watch_out;        /* stdout can go away (pipe, socket) */
+	bool paced;            /* stdout is a one-page pipe: see rx_setup */
+	int pipe_size;         /* its size before, restored at exit */
+	int64_t timeout;       /* ns per wait, -1: none */
+	struct outbuf ob;
+	unsigned long seq;     /* messages taken */
+	unsigned long first;   /* first message in ob */
+	char **cmd;            /* -- COMMAND */
+	int cmd_status;        /* first failed run's status */
+	long curmsgs;          /* messages there at the start (-a) */
+};
+
+static struct receiver *rx_live;  /* for the cleanup at a signal */
+
+/* Writes what is buffered; on failure reports the messages lost (they
+ * were taken from the queue) and returns -1. */
+static int
+rx_try_flush(struct receiver *r)
+{
+	if (r->ob.len == 0 || ob_flush(&r->ob) == 0)
+		return 0;
+	int e = errno;
+	r->ob.len = 0;
+	if (r->first == r->seq)
+		warnx("%s: message %lu was taken from the queue but could not be "
+		    "written: stdout: %s", r->name, r->seq, strerror(e));
+	else
+		warnx("%s: messages %lu-%lu were taken from the queue but could "
+		    "not be written: stdout: %s", r->name, r->first, r->seq,
+		    strerror(e));
+	return -1;
+}
+
+static void
+rx_flush(struct receiver *r)
+{
+	if (rx_try_flush(r) == -1)
+		exit(EXIT_FAIL);
+}
+
+/* At SIGINT/SIGTERM: what was taken is still written out. */
+static void
+rx_cleanup(void)
+{
+	if (rx_live == NULL)
+		return;
+	(void)rx_try_flush(rx_live);
+	if (rx_live->paced)
+		(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, rx_live->pipe_size);
+}
+
+/* Appends one message to OB, framed, with its priority first for -P
+ * (inside the frame, so the framing stays parseable). */
+static void
+rx_put(struct receiver *r, size_t len, unsigned prio)
+{
+	struct outbuf *ob = &r->ob;
+	char pfx[16], hdr[16];
+	const char *tr;
+	size_t pl = r->prio ? (size_t)snprintf(pfx, sizeof pfx, "%u\t", prio) : 0;
+	size_t tl, hl = frame_header(r->kind, pl + len, hdr, &tr, &tl);
+
+	/* OB is large enough for any one message: it never flushes by itself,
+	 * so we always know which messages a failed write held. */
+	if (ob->len + hl + pl + len + tl > ob->cap)
+		rx_flush(r);
+	if (ob->len == 0)
+		r->first = r->seq;
+	frame_put(ob, r->kind, pfx, pl, r->buf, len);
+}
+
+/* Waits for the run of COMMAND; a terminating signal sent to us alone
+ * (not to the process group, as a terminal's is) is passed on to it
+ * first, so we never leave it behind. */
+static void
+rx_wait_child(pid_t pid, int *ws)
+{
+	while (waitpid(pid, ws, 0) == -1) {
+		if (errno != EINTR)
+			err(EXIT_FAIL, "waitpid");
+		if (sig_caught() == 0)
+			continue;
+		if (sig_caught_code() != SI_KERNEL)
+			kill(pid, sig_caught());
+		while (waitpid(pid, ws, 0) == -1 && errno == EINTR)
+			;
+		sig_check();
+	}
+}
+
+/* Hands message SEQ to a fresh run of COMMAND on its stdin. */
+static void
+rx_run_cmd(struct receiver *r, size_t len, unsigned prio)
+{
+	char env[32];
+	char *envv[] = { env, NULL };
+	struct spawn sp = { .fd_out = -1, .fd_extra = -1 };
+	int p[2], st, ws;
+
+	snprintf(env, sizeof env, "IPC_MQ_PRIO=%u", prio);
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(EXIT_FAIL, "pipe");
+	sp.fd_in = p[0];
+	if (spawn_start(&sp, r->cmd, envv, &st) == -1) {
+		warn("%s: message %lu was taken from the queue but not delivered: "
+		    "%s", r->name, r->seq, r->cmd[0]);
+		exit(st);
+	}
+	close(p[0]);
+	r->ob.fd = p[1];
+	r->ob.len = 0;
+	rx_put(r, len, prio);
+	/* A run that does not read its stdin is its own business: its
+	 * status says whether it failed. */
+	(void)ob_flush(&r->ob);
+	r->ob.len = 0;
+	close(p[1]);
+	rx_wait_child(sp.pid, &ws);
+	st = spawn_status(ws);
+	if (st != 0 && mqt_verbose)
+		warnx("%s: message %lu: %s exited with %d", r->name, r->seq,
+		    r->cmd[0], st);
+	if (st != 0 && r->cmd_status == 0)
+		r->cmd_status = st;
+}
+
+static noreturn void
+rx_out_gone(struct receiver *r)
+{
+	int unread = 0;
+
+	rx_flush(r);
+	/* Bytes still in the pipe were never read: the last message, since
+	 * a paced follower waits for the pipe to drain before the next. */
+	if (r->paced && r->seq > 0 &&
+	    ioctl(STDOUT_FILENO, FIONREAD, &unread) == 0 && unread > 0)
+		warnx("%s: message %lu was taken from the queue but stdout's "
+		    "reader left before reading it", r->name, r->seq);
+	exit(EXIT_FAIL);  /* otherwise quietly, as for EPIPE */
+}
+
+/* ppoll(2) of P, whose P[1] is the signal self-pipe: a signal is handled
+ * (sig_check ends us if it is a terminating one) and returns -1, so the
+ * caller polls again. Otherwise returns ppoll's count. */
+static int
+rx_poll(struct pollfd *p, nfds_t n, const struct timespec *ts)
+{
+	int rc = ppoll(p, n, ts, NULL);
+
+	if (rc == -1 && errno != EINTR)
+		err(EXIT_FAIL, "poll");
+	if (rc == -1 || p[1].revents) {
+		sig_drain();
+		sig_check();
+		return -1;
+	}
+	return rc;
+}
+
+/* Paced follower: waits until stdout's reader has read all we wrote
+ * (a one-page pipe is writable again only when empty), so no message
+ * is taken while an earlier one may still be unread. */
+static void
+rx_wait_drained(struct receiver *r)
+{
+	struct pollfd p[2] = {
+		{ .fd = STDOUT_FILENO, .events = POLLOUT },
+		{ .fd = sig_fd(), .events = POLLIN },
+	};
+
+	for (;;) {
+		if (rx_poll(p, 2, NULL) == -1)
+			continue;
+		if (p[0].revents & (POLLERR | POLLHUP))
+			rx_out_gone(r);
+		if (p[0].revents & POLLOUT)
+			return;
+	}
+}
+
+/* True when stdout is a pipe or socket whose reader has gone. */
+static bool
+rx_out_dead(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+/* Waits until the queue has a message: the queue descriptor is
+ * non-blocking, so the one blocking call is this ppoll, which a signal,
+ * the -t bound and stdout's reader leaving all end. */
+static void
+rx_wait(struct receiver *r)
+{
+	struct pollfd p[3] = {
+		{ .fd = r->q, .events = POLLIN },
+		{ .fd = sig_fd(), .events = POLLIN },
+		{ .fd = STDOUT_FILENO, .events = 0 },
+	};
+	int64_t end = r->timeout >= 0 ? num_now() + r->timeout : 0;
+
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		if (r->timeout >= 0) {
+			int64_t left = end - num_now();
+			if (left <= 0)
+				exit(EXIT_TIMEOUT);
+			ts = num_ts(left);
+			tsp = &ts;
+		}
+		int n = rx_poll(p, r->watch_out ? 3 : 2, tsp);
+		if (n == -1)
+			continue;
+		if (n == 0)
+			exit(EXIT_TIMEOUT);
+		if (r->watch_out && p[2].revents)
+			rx_out_gone(r);
+		if (p[0].revents)
+			return;
+	}
+}
+
+/* Receives COUNT messages (-1: forever; ALL: until the queue is empty). */
+static void
+rx_loop(struct receiver *r, long long count, bool all)
+{
+	while (count < 0 || r->seq < (unsigned long long)count) {
+		unsigned prio;
+		sig_check();
+		/* Stdout's reader gone? Checked before each receive that starts
+		 * a batch, and every 32 messages within one: a poll per message
+		 * would cost a third of the receiver's time, and a message
+		 * already buffered is reported if its write fails anyway. */
+		if (r->paced)
+			rx_wait_drained(r);
+		else if (r->watch_out && (r->ob.len == 0 || r->seq % 32 == 0) &&
+		    rx_out_dead())
+			rx_out_gone(r);
+		ssize_t n = mq_receive(r->q, r->buf, r->bufsz, &prio);
+		if (n >= 0) {
+			r->seq++;
+			if (r->cmd != NULL)
+				rx_run_cmd(r, (size_t)n, prio);
+			else {
+				rx_put(r, (size_t)n, prio);
+				if (!r->batch)
+					rx_flush(r);
+			}
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			err(EXIT_FAIL, "%s: receive", r->name);
+		/* The queue is momentarily empty: deliver what we hold, so a
+		 * follower stays prompt, then wait. */
+		rx_flush(r);
+		if (all)
+			break;
+		rx_wait(r);
+	}
+	rx_flush(r);
+}
+
+/* COMMAND must be found before any message is taken for it. */
+static void
+cmd_findable(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (strchr(cmd, '/') != NULL) {
+		if (access(cmd, X_OK) == 0)
+			return;
+		err(127, "%s", cmd);
+	}
+	if (path == NULL)
+		path = "/usr/local/bin:/bin:/usr/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(buf, sizeof buf, "%.*s%s%s", (int)n, path, n ? "/" : "",
+		    cmd);
+		if (access(buf, X_OK) == 0)
+			return;
+		path += n + (path[n] == ':');
+	}
+	errx(127, "%s: command not found", cmd);
+}
+
+static void
+rx_setup(struct receiver *r, const char *name, bool shared, bool follow)
+{
+	struct mq_attr a;
+	struct stat st;
+
+	r->name = name;
+	r->q = mqt_open_existing(name, O_RDONLY | O_NONBLOCK, shared);
+	/* A buffer smaller than msgsize makes mq_receive fail (EMSGSIZE). */
+	if (mq_getattr(r->q, &a) == -1)
+		err(EXIT_FAIL, "%s", name);
+	r->bufsz = (size_t)a.mq_msgsize;
+	r->curmsgs = a.mq_curmsgs;
+	if ((r->buf = malloc(r->bufsz)) == NULL)
+		err(EXIT_FAIL, "malloc");
+	ob_init(&r->ob, STDOUT_FILENO, 64 * 1024 + r->bufsz + 64);
+	r->watch_out = r->cmd == NULL && fstat(STDOUT_FILENO, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	/* A follower whose reader may leave at any line (head -1) gets one
+	 * write per message, so it never holds messages nobody will read. */
+	r->batch = !(follow && r->watch_out);
+	/* ... and, on a pipe, paces itself on its reader: with the pipe
+	 * shrunk to one page, POLLOUT means "all read" (see rx_wait_drained),
+	 * so `recv -f q | head -1` leaves the later messages in the queue. */
+	if (follow && r->watch_out && S_ISFIFO(st.st_mode)) {
+		r->pipe_size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ);
+		r->paced = r->pipe_size > 0 && fcntl(STDOUT_FILENO, F_SETPIPE_SZ,
+		    (int)sysconf(_SC_PAGESIZE)) != -1;
+	}
+	rx_live = r;
+	sig_cleanup(rx_cleanup);
+}
+
+int
+mqt_cmd_recv(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_LONGOPTS, FRAME_LONGOPTS,
+		{ "count", required_argument, NULL, 'n' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "priority", no_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 't' }, { 0 } };
+	struct receiver r = { .timeout = -1, .kind = FRAME_LINE };
+	long long count = 1;
+	bool all = false, follow = false, shared = false;
+	int modes = 0, c;
+	char name[258];
+
+	while ((c = mqt_verb_opt(argc, argv, "+hVvn:aft:P0", lo, &shared)) != -1) {
+		if (frame_opt(c, &r.kind))
+			continue;
+		switch (c) {
+		case 'n': count = num_parse(optarg, 0, LLONG_MAX, "-n"); modes++; break;
+		case 'a': all = true; modes++; break;
+		case 'f': follow = true; count = -1; modes++; break;
+		case 'P': r.prio = true; break;
+		case 't': r.timeout = num_duration(optarg, "-t"); break;
+		}
+	}
+	if (modes > 1)
+		cli_usage_err("-n, -a and -f exclude one another");
+	if (optind == argc)
+		mqt_usage();
+	name_check(argv[optind++], name);
+	if (optind < argc) {
+		if (strcmp(argv[optind], "--") != 0 || optind + 1 == argc)
+			mqt_usage();
+		r.cmd = argv + optind + 1;
+		cmd_findable(r.cmd[0]);
+	}
+	rx_setup(&r, name, shared, follow);
+	/* -a: the messages there now, not those a fast producer adds. */
+	rx_loop(&r, all ? r.curmsgs : count, all);
+	if (mqt_verbose)
+		warnx("%s: %lu messages received", name, r.seq);
+	rx_live = NULL;
+	ob_free(&r.ob);
+	free(r.buf);
+	mq_close(r.q);
+	return r.cmd_status;
+}

@@ -1,0 +1,161 @@
+/* ipc-mq: the send verb: messages from the command line or framed on
+ * stdin, each sent whole, waiting (-t bounded) while the queue is full. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+#include "mq.h"
+
+#define SEND_FRAME_MIN (1 << 20)  /* longest message framed on stdin */
+
+struct sender {
+	const char *name;
+	mqd_t q;
+	long msgsize;
+	unsigned prio;
+	int64_t timeout;  /* ns, -1: none */
+	const char *tstr;
+	unsigned long n;  /* messages sent */
+};
+
+static struct timespec
+deadline(int64_t ns)
+{
+	struct timespec ts;
+
+	/* mq_timed* take an absolute CLOCK_REALTIME time. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ns / 1000000000LL);
+	ts.tv_nsec += (long)(ns % 1000000000LL);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/* Sends one message, waiting while the queue is full. Exits on anything
+ * else: a message is sent whole or not at all, and none after a failure. */
+static void
+send_one(struct sender *s, const char *msg, size_t len)
+{
+	unsigned long no = s->n + 1;
+	int rc;
+
+	if (len > (size_t)s->msgsize)
+		errx(EXIT_FAIL, "%s: message %lu is %zu bytes, over the queue's "
+		    "msgsize of %ld bytes (%lu sent before it)", s->name, no, len,
+		    s->msgsize, s->n);
+	for (;;) {
+		sig_check();
+		if (s->timeout < 0)
+			rc = mq_send(s->q, msg, len, s->prio);
+		else {
+			struct timespec ts = deadline(s->timeout);
+			rc = mq_timedsend(s->q, msg, len, s->prio, &ts);
+		}
+		if (rc == 0)
+			break;
+		if (errno == EINTR)
+			continue;  /* sig_check above ends us if it was ours */
+		if (errno == ETIMEDOUT) {
+			warnx("%s: queue still full after %s: message %lu not sent "
+			    "(%lu sent before it)", s->name, s->tstr, no, s->n);
+			exit(EXIT_TIMEOUT);
+		}
+		err(EXIT_FAIL, "%s: message %lu", s->name, no);
+	}
+	s->n = no;
+}
+
+static const char *
+frame_name(enum frame_kind k)
+{
+	switch (k) {
+	case FRAME_NETSTRING: return "netstring";
+	case FRAME_LEN32: return "len32 frame";
+	case FRAME_NUL: return "NUL-terminated message";
+	default: return "line";
+	}
+}
+
+static void
+send_stdin(struct sender *s, enum frame_kind kind)
+{
+	struct frame_reader r;
+	size_t max = s->msgsize > SEND_FRAME_MIN ? (size_t)s->msgsize :
+	    SEND_FRAME_MIN;
+	char *msg;
+	size_t len;
+	int rc;
+
+	frame_reader_init(&r, STDIN_FILENO, kind, max);
+	while ((rc = frame_read(&r, &msg, &len)) == 1)
+		send_one(s, msg, len);
+	if (rc == -1 && errno == EMSGSIZE)
+		errx(EXIT_FAIL, "%s: message %lu is over %zu bytes, over the "
+		    "queue's msgsize of %ld bytes (%lu sent before it)", s->name,
+		    s->n + 1, max, s->msgsize, s->n);
+	if (rc == -1 && errno == EBADMSG)
+		errx(EXIT_FAIL, "stdin: message %lu: malformed or truncated %s "
+		    "(%lu sent before it)", s->n + 1, frame_name(kind), s->n);
+	if (rc == -1)
+		err(EXIT_FAIL, "stdin");
+	frame_reader_free(&r);
+}
+
+int
+mqt_cmd_send(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_LONGOPTS, FRAME_LONGOPTS,
+		{ "priority", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "create", no_argument, NULL, 'c' }, { 0 } };
+	struct sender s = { .timeout = -1 };
+	struct create_opts co = { 0 };
+	enum frame_kind kind = FRAME_LINE;
+	struct mq_attr a;
+	char name[258];
+	bool create = false, created;
+	int c;
+
+	while ((c = mqt_verb_opt(argc, argv, "+hVvp:t:c0", lo, &co.shared)) != -1) {
+		if (frame_opt(c, &kind))
+			continue;
+		switch (c) {
+		case 'p':
+			s.prio = (unsigned)num_parse(optarg, 0,
+			    sysconf(_SC_MQ_PRIO_MAX) - 1, "-p");
+			break;
+		case 't': s.timeout = num_duration(optarg, "-t"); s.tstr = optarg; break;
+		case 'c': create = true; break;
+		}
+	}
+	if (optind == argc)
+		mqt_usage();
+	name_check(argv[optind++], name);
+	s.name = name;
+	if (create) {
+		s.q = mqt_create(name, &co, O_WRONLY, &created);
+		if (!created && !co.shared)
+			mqt_check_owner(name, s.q);
+	} else
+		s.q = mqt_open_existing(name, O_WRONLY, co.shared);
+	if (mq_getattr(s.q, &a) == -1)
+		err(EXIT_FAIL, "%s", name);
+	s.msgsize = a.mq_msgsize;
+	if (optind < argc)
+		for (int i = optind; i < argc; i++)
+			send_one(&s, argv[i], strlen(argv[i]));
+	else
+		send_stdin(&s, kind);
+	if (mqt_verbose)
+		warnx("%s: %lu messages sent", name, s.n);
+	mq_close(s.q);
+	return EXIT_OK;
+}

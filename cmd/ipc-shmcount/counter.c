@@ -1,0 +1,223 @@
+/* ipc-shmcount: the shared-memory object: a counter made whole (an
+ * O_TMPFILE sized, initialised, then linked to its name), opened and
+ * checked before it is mapped, and SIGBUS reported if it is truncated
+ * under us. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+#include "shmcount.h"
+
+#define SHMC_MAGIC "IPCSHMC"   /* with its NUL: 8 bytes */
+#define SHMC_VERSION 1u
+
+/* "/NAME" of the counter mapped, for the SIGBUS handler's message. */
+static const char *bus_name;
+/* get only reads: a counter we may read but not write is fine for it. */
+bool shc_read_only_ok;
+static int map_prot = PROT_READ | PROT_WRITE;
+
+/* "/NAME" into SLASH, "/dev/shm/NAME" into PATH; exits 2 on a bad name. */
+void
+shc_path(const char *name, char path[sizeof SHM_DIR + 258],
+    char slash[258])
+{
+	name_check(name, slash);
+	memcpy(path, SHM_DIR, sizeof SHM_DIR - 1);
+	strcpy(path + sizeof SHM_DIR - 1, slash);
+}
+
+/* Another program truncated the object under our mapping: one line, exit 1,
+ * never a core dump. Only async-signal-safe calls here. */
+static void
+on_sigbus(int signo)
+{
+	static const char what[] = ": the counter was truncated under us "
+	    "(SIGBUS)\n";
+	const char *prog = getprogname();
+
+	(void)signo;
+	(void)write(2, prog, strlen(prog));
+	(void)write(2, ": ", 2);
+	(void)write(2, bus_name, strlen(bus_name));
+	(void)write(2, what, sizeof what - 1);
+	_exit(EXIT_FAIL);
+}
+
+static void
+bus_arm(const char *slash)
+{
+	static char name[258];
+	struct sigaction sa;
+
+	/* Copied now: the handler may only read memory, never format. */
+	memcpy(name, slash, strlen(slash) + 1);
+	bus_name = name;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		err(EXIT_FAIL, "sigaction");
+}
+
+/* Why HDR (of a file of SIZE bytes) is not a counter, or NULL if it is. */
+static const char *
+shmc_invalid(const struct stat *st, const unsigned char *hdr)
+{
+	uint32_t version;
+
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (st->st_size != SHMC_SIZE)
+		return "wrong size";
+	if (hdr == NULL)
+		return NULL;
+	if (memcmp(hdr, SHMC_MAGIC, 8) != 0)
+		return "wrong magic";
+	memcpy(&version, hdr + 8, sizeof version);
+	if (version != SHMC_VERSION)
+		return "unknown version";
+	return NULL;
+}
+
+static noreturn void
+shmc_refuse(const char *slash, const struct stat *st, const char *why)
+{
+	if (S_ISREG(st->st_mode) && st->st_size != SHMC_SIZE)
+		errx(EXIT_FAIL, "%s: not an ipc-shmcount counter "
+		    "(%jd bytes, a counter has %d)", slash,
+		    (intmax_t)st->st_size, SHMC_SIZE);
+	errx(EXIT_FAIL, "%s: not an ipc-shmcount counter (%s)", slash, why);
+}
+
+/* Checks an open FD and maps it; exits 1 for anything but our counter.
+ * Nothing is written to a refused object. */
+static struct shmc *
+shmc_map_fd(int fd, const char *slash)
+{
+	struct stat st;
+	const char *why;
+	void *p;
+
+	if (fstat(fd, &st) == -1)
+		err(EXIT_FAIL, "%s", slash);
+	if ((why = shmc_invalid(&st, NULL)) != NULL)
+		shmc_refuse(slash, &st, why);
+	if (!shc_shared)
+		obj_check_owner(slash, &st);
+	/* The size is right, so touching the page is safe unless another
+	 * program truncates it now: that is what the SIGBUS handler is for. */
+	bus_arm(slash);
+	p = mmap(NULL, SHMC_SIZE, map_prot, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		err(EXIT_FAIL, "%s: mmap", slash);
+	if ((why = shmc_invalid(&st, p)) != NULL)
+		shmc_refuse(slash, &st, why);
+	return p;
+}
+
+/* Opens an existing counter. O_NOFOLLOW: a symbolic link planted in
+ * /dev/shm is refused; O_NONBLOCK: a FIFO planted there cannot block us
+ * (fstat then refuses it). Returns NULL if it does not exist and
+ * MISSING_OK. */
+struct shmc *
+shc_open(const char *path, const char *slash, bool missing_ok)
+{
+	struct shmc *c;
+	int fd;
+
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == EACCES && shc_read_only_ok) {
+		map_prot = PROT_READ;
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd == -1) {
+		if (errno == ENOENT && missing_ok)
+			return NULL;
+		if (errno == ENOENT)
+			errx(EXIT_FAIL, "%s: no such counter", slash);
+		if (errno == ELOOP)
+			errx(EXIT_FAIL, "%s: is a symbolic link, not a counter",
+			    slash);
+		err(EXIT_FAIL, "%s", slash);
+	}
+	c = shmc_map_fd(fd, slash);
+	close(fd);
+	return c;
+}
+
+/* Creates the counter whole: an unnamed file in /dev/shm is sized (with
+ * posix_fallocate, so a full tmpfs is ENOSPC now, not SIGBUS later),
+ * initialised and given its mode, and only then linked to its name.
+ * Returns true if created, false if the name exists (EEXIST). */
+bool
+shc_create(const char *path, const char *slash, int64_t initial,
+    mode_t mode, bool explicit_mode)
+{
+	struct shmc hdr;
+	char proc[64];
+	int fd, e;
+
+	fd = open(SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1)
+		err(EXIT_FAIL, "%s: cannot make an unnamed file in %s",
+		    slash, SHM_DIR);
+	if ((e = posix_fallocate(fd, 0, SHMC_SIZE)) != 0) {
+		errno = e;
+		err(EXIT_FAIL, "%s: cannot reserve %d bytes in %s", slash,
+		    SHMC_SIZE, SHM_DIR);
+	}
+	memset(&hdr, 0, sizeof hdr);
+	memcpy(hdr.magic, SHMC_MAGIC, 8);
+	hdr.version = SHMC_VERSION;
+	atomic_init(&hdr.seq, 0);
+	atomic_init(&hdr.value, initial);
+	atomic_init(&hdr.waiters, 0);
+	if (pwrite(fd, &hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+		err(EXIT_FAIL, "%s: write", slash);
+	/* An explicit mode is exact, whatever the umask. */
+	if (explicit_mode && fchmod(fd, mode) == -1)
+		err(EXIT_FAIL, "%s: fchmod", slash);
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == -1) {
+		if (errno == EEXIST) {
+			close(fd);
+			return false;
+		}
+		err(EXIT_FAIL, "%s: link into %s", slash, SHM_DIR);
+	}
+	close(fd);
+	return true;
+}
+
+/* Reads the header of /dev/shm/NAME without ever blocking or following a
+ * link; true (and *VALUE) if it is our counter. */
+bool
+shc_peek(int dfd, const char *name, int64_t *value)
+{
+	unsigned char hdr[SHMC_SIZE];
+	struct stat st;
+	bool ok = false;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd == -1)
+		return false;
+	if (fstat(fd, &st) == 0 && shmc_invalid(&st, NULL) == NULL &&
+	    pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
+	    shmc_invalid(&st, hdr) == NULL) {
+		memcpy(value, hdr + offsetof(struct shmc, value), sizeof *value);
+		ok = true;
+	}
+	close(fd);
+	return ok;
+}
