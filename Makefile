@@ -48,15 +48,16 @@ $(BUILD)/libipc.a: $(LIBOBJ)
 
 # A tool too big for one file keeps its other parts, and the header they
 # share, in cmd/TOOL/: cmd/ipc-mq.c (main) and cmd/ipc-mq/*.c.
-TOOLHDR = $(wildcard cmd/*/*.h)
+tool_parts = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(wildcard cmd/$(1)/*.c))
+# The private headers of the tool an object belongs to (stem ipc-mq or
+# ipc-mq/send).
+tool_hdrs = $(wildcard cmd/$(firstword $(subst /, ,$(1)))/*.h)
 
-$(BUILD)/cmd/%.o: cmd/%.c lib/ipc.h $(TOOLHDR) | $(BUILD)/cmd
+.SECONDEXPANSION:
+$(BUILD)/cmd/%.o: cmd/%.c lib/ipc.h $$(call tool_hdrs,$$*) | $(BUILD)/cmd
 	@mkdir -p $(@D)
 	$(CC) $(IPC_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-tool_parts = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(wildcard cmd/$(1)/*.c))
-
-.SECONDEXPANSION:
 $(BIN)/%: $(BUILD)/cmd/%.o $$(call tool_parts,$$*) $(BUILD)/libipc.a | $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libipc.a $(IPC_LIBS)
 
