@@ -340,6 +340,12 @@ int conn_open(const struct addr *a, int64_t timeout_ns, int64_t wait_ns,
 void relay_tick(void (*fn)(const struct relay_end *, const struct relay_end *),
     int64_t every_ns);
 
+/* ---- json.c: JSON output ---- */
+
+/* Writes S to stdout as a JSON string: quoted, with '"', '\\' and control
+ * characters escaped. */
+void json_string(const char *s);
+
 /* ---- udiag.c: Unix socket listeners, asked of the kernel ---- */
 
 struct stat;

@@ -40,30 +40,13 @@ qinfo_get(const char *name, struct qinfo *qi)
 	return 0;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static void
 qinfo_json(const char *name, const struct qinfo *qi)
 {
 	putchar('{');
 	if (name != NULL) {
 		fputs("\"name\":", stdout);
-		json_str(name);
+		json_string(name);
 		putchar(',');
 	}
 	if (qi->have_attr)

@@ -24,22 +24,6 @@ entry_cmp(const void *a, const void *b)
 	    ((const struct entry *)b)->name);
 }
 
-static void
-json_string(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 int
 shc_ls(struct cmd *c)
 {
