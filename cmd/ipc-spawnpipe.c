@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <err.h>
@@ -47,8 +46,6 @@
 	"  -h, --help          this help\n" \
 	"  -V, --version       print the version\n"
 
-#define SPLICE_CHUNK (1 << 20)     /* most one splice(2) moves */
-#define RW_BUFSZ (128 * 1024)      /* read/write fallback buffer */
 #define CHILD_PIPE_SZ (1 << 20)    /* single child: fewer wake-ups */
 #define POOL_BATCH (16 * 1024)     /* most bytes of messages handed at once */
 /* Workers' input pipes: what a slow worker holds beyond what it reads is
@@ -248,232 +245,6 @@ finish(int fallback)
 	exit(st);
 }
 
-/* ---- one direction of a byte relay ---- */
-
-struct pump {
-	int in, out;
-	bool close_in;   /* close IN when done (ours) */
-	bool close_out;  /* at the end: close OUT (ours) ... */
-	bool sock_out;   /* ... or shut its write side down (a socket) */
-	bool watch_out;  /* OUT's reader leaving ends this direction */
-	bool in_nb;      /* reading IN never blocks */
-	bool splice, in_ready, out_ready, eof, done;
-	int err;         /* errno of a failure */
-	bool werr;       /* it was on OUT */
-	char *buf;
-	size_t off, len;
-	uint64_t bytes;
-	int pin, pout;   /* slots in the poll set, or -1 */
-};
-
-static bool
-fd_never_blocks(int fd)
-{
-	struct stat st;
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl != -1 && (fl & O_NONBLOCK))
-		return true;
-	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) ||
-	    S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
-}
-
-static void
-pump_init(struct pump *p, int in, int out)
-{
-	memset(p, 0, sizeof *p);
-	p->in = in;
-	p->out = out;
-	p->splice = true;
-	/* splice(2) with SPLICE_F_NONBLOCK cannot block on a pipe; other
-	 * descriptors we only read once per poll(2) readiness. */
-	p->in_nb = fd_never_blocks(in);
-	p->pin = p->pout = -1;
-}
-
-/* The direction ends: the reader downstream sees EOF. */
-static void
-pump_stop(struct pump *p)
-{
-	if (p->done)
-		return;
-	p->done = true;
-	if (p->sock_out)
-		(void)shutdown(p->out, SHUT_WR);
-	else if (p->close_out)
-		close(p->out);
-	if (p->close_in)
-		close(p->in);
-}
-
-static void
-pump_fail(struct pump *p, bool on_write)
-{
-	p->err = errno;
-	p->werr = on_write;
-	pump_stop(p);
-}
-
-/* splice(2) cannot say which end failed: these errors are the writer's. */
-static bool
-splice_err_is_write(int e)
-{
-	return e == EPIPE || e == ENOSPC || e == EFBIG || e == ECONNRESET ||
-	    e == EDQUOT || e == EIO;
-}
-
-/* One splice from IN to OUT. Returns true if it may go on at once. */
-static bool
-pump_splice(struct pump *p)
-{
-	ssize_t n;
-
-	if (!p->in_ready || !p->out_ready)
-		return false;
-	n = splice(p->in, NULL, p->out, NULL, SPLICE_CHUNK,
-	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	if (n > 0) {
-		p->bytes += (uint64_t)n;
-		if (!p->in_nb)
-			p->in_ready = false;
-		return p->in_ready;
-	}
-	if (n == 0) {
-		p->eof = true;
-		return true;
-	}
-	if (errno == EAGAIN) {
-		/* Either IN is empty or OUT is full: poll(2) tells which. */
-		p->in_ready = p->out_ready = false;
-		return false;
-	}
-	if (errno == EINTR)
-		return false;
-	if ((errno == EINVAL || errno == ENOSYS) && p->bytes == 0) {
-		p->splice = false;  /* e.g. a terminal, or O_APPEND output */
-		return true;
-	}
-	pump_fail(p, splice_err_is_write(errno));
-	return false;
-}
-
-/* The read/write fallback: one read, then write it all out. */
-static bool
-pump_rw(struct pump *p)
-{
-	ssize_t n;
-
-	if (p->off == p->len) {
-		if (p->eof || !p->in_ready)
-			return false;
-		if (p->buf == NULL && (p->buf = malloc(RW_BUFSZ)) == NULL)
-			err(EXIT_FAIL, "malloc");
-		n = read(p->in, p->buf, RW_BUFSZ);
-		if (n > 0) {
-			p->off = 0;
-			p->len = (size_t)n;
-			if (!p->in_nb)
-				p->in_ready = false;
-			return true;
-		}
-		if (n == 0)
-			p->eof = true;
-		else if (errno == EAGAIN)
-			p->in_ready = false;
-		else if (errno != EINTR)
-			pump_fail(p, false);
-		return n == 0;
-	}
-	if (!p->out_ready)
-		return false;
-	n = write(p->out, p->buf + p->off, p->len - p->off);
-	if (n > 0) {
-		p->off += (size_t)n;
-		p->bytes += (uint64_t)n;
-		return true;
-	}
-	if (errno == EAGAIN)
-		p->out_ready = false;
-	else if (errno != EINTR)
-		pump_fail(p, true);
-	return false;
-}
-
-/* True if P can move data (or finish) without waiting for poll(2). */
-static bool
-pump_runnable(const struct pump *p)
-{
-	if (p->done)
-		return false;
-	if (p->eof)
-		return p->splice || p->off == p->len || p->out_ready;
-	if (p->splice)
-		return p->in_ready && p->out_ready;
-	return p->off == p->len ? p->in_ready : p->out_ready;
-}
-
-/* Moves what can move now (bounded, so the other direction and signals
- * get their turn). Returns true if it is still runnable: an EINTR (a
- * SIGCHLD, say) leaves it so, and the next round must not sleep. */
-static bool
-pump_move(struct pump *p)
-{
-	for (int i = 0; i < 32 && !p->done; i++) {
-		if (p->eof && (p->splice || p->off == p->len)) {
-			pump_stop(p);
-			return false;
-		}
-		if (!(p->splice ? pump_splice(p) : pump_rw(p)))
-			break;
-	}
-	return pump_runnable(p);
-}
-
-static int
-pump_poll(struct pump *p, struct pollfd *pf, int n)
-{
-	bool need_in, need_out;
-
-	p->pin = p->pout = -1;
-	if (p->done)
-		return n;
-	need_in = !p->eof && (p->splice || p->off == p->len);
-	need_out = p->splice ? !p->eof : p->off < p->len;
-	if (need_in && !p->in_ready) {
-		pf[n] = (struct pollfd){ .fd = p->in, .events = POLLIN };
-		p->pin = n++;
-	}
-	need_out = need_out && !p->out_ready;
-	if (need_out || p->watch_out) {
-		/* Events 0 still reports POLLERR: the reader went away. */
-		pf[n] = (struct pollfd){ .fd = p->out,
-			.events = need_out ? POLLOUT : 0 };
-		p->pout = n++;
-	}
-	return n;
-}
-
-static void
-pump_revents(struct pump *p, const struct pollfd *pf)
-{
-	if (p->done)
-		return;
-	if (p->pin >= 0 && pf[p->pin].revents != 0)
-		p->in_ready = true;
-	if (p->pout < 0)
-		return;
-	short r = pf[p->pout].revents;
-	if (r & POLLOUT)
-		p->out_ready = true;
-	if (r & (POLLERR | POLLHUP)) {
-		if (p->watch_out) {
-			errno = EPIPE;
-			pump_fail(p, true);
-		} else
-			p->out_ready = true;  /* the write will say what */
-	}
-}
-
 /* ---- one child ---- */
 
 static void
@@ -512,70 +283,78 @@ single_spawn(char **argv, int *to, int *from)
 		err(EXIT_FAIL, "fcntl");
 }
 
+/* What run_single's relay hook keeps between calls. */
+struct single {
+	int from;        /* the child's output (--fd: the connection) */
+	bool draining;   /* the child exited: its output gets DRAIN_NS */
+	uint64_t seen;   /* bytes of output at the last look */
+	int64_t last;    /* when output last moved after the child exited */
+};
+
+/* relay_run's hook: forwards signals, runs the timeout, reaps; ends the
+ * relay's directions when stdout is gone or the child has exited. */
+static int64_t
+single_wake(struct relay_end *a, struct relay_end *b, void *arg)
+{
+	struct single *s = arg;
+
+	supervise(false);
+	if (b->done && b->err != 0 && !b->read_err && b->in >= 0) {
+		/* stdout is gone: the child's writes fail from now on
+		 * (SIGPIPE), and it needs no more input. */
+		relay_stop(a);
+		if (conn_num >= 0)
+			(void)shutdown(s->from, SHUT_RDWR);
+		else
+			close(s->from);
+		b->in = -1;
+	}
+	if (!kids[0].reaped)
+		return -1;
+	/* Nobody reads stdin any more; its output may still be on its way,
+	 * but a grandchild holding the pipe open does not keep us waiting
+	 * for ever. */
+	relay_stop(a);
+	int64_t now = num_now();
+	if (!s->draining || b->bytes != s->seen) {
+		s->draining = true;
+		s->seen = b->bytes;
+		s->last = now;
+	}
+	if (tstage == 2 || now - s->last >= DRAIN_NS) {
+		relay_stop(b);
+		return -1;
+	}
+	return s->last + DRAIN_NS;
+}
+
 static noreturn void
 run_single(char **argv)
 {
-	struct pump a, b;  /* a: stdin to the child, b: the child to stdout */
-	int to, from;
-	int64_t last = 0;  /* when output last moved after the child exited */
-	uint64_t seen = 0;
-	bool reaped_seen = false;
+	struct relay_end a, b;  /* a: stdin to the child, b: the child to stdout */
+	struct single s = { .from = -1 };
+	struct relay_hook hook = { single_wake, &s };
+	struct pollfd pf[1];
+	int to;
 
-	single_spawn(argv, &to, &from);
-	pump_init(&a, STDIN_FILENO, to);
-	a.watch_out = true;
-	a.sock_out = conn_num >= 0;
+	single_spawn(argv, &to, &s.from);
+	relay_end_init(&a, STDIN_FILENO, to);
+	a.out_is_sock = conn_num >= 0;
 	a.close_out = conn_num < 0;
-	pump_init(&b, from, STDOUT_FILENO);
-	b.close_in = conn_num < 0;
-	for (;;) {
-		struct pollfd pf[5];
-		int n = 1, tmo = -1;
-		bool ra = pump_move(&a), rb = pump_move(&b);
-
-		if (b.bytes != seen) {
-			seen = b.bytes;
-			last = num_now();
-		}
-		if (kids[0].reaped) {
-			/* Nobody reads stdin any more; its output may still
-			 * be on its way, but a grandchild holding the pipe
-			 * open does not keep us waiting for ever. */
-			pump_stop(&a);
-			if (last == 0 || !reaped_seen)
-				last = num_now();
-			reaped_seen = true;
-			int64_t left = last + DRAIN_NS - num_now();
-			if (b.done || tstage == 2 || left <= 0)
-				break;
-			tmo = (int)(left / 1000000 + 1);
-		}
-		if (ra || rb)
-			tmo = 0;
-		n = pump_poll(&a, pf, n);
-		n = pump_poll(&b, pf, n);
-		wait_events(pf, n, tmo);
-		pump_revents(&a, pf);
-		pump_revents(&b, pf);
-		if (b.done && b.werr && !a.done) {
-			/* stdout is gone: the child's writes fail from now on
-			 * (SIGPIPE), and it needs no more input. */
-			pump_stop(&a);
-			if (conn_num >= 0)
-				(void)shutdown(from, SHUT_RDWR);
-		}
-	}
-	if (!a.done)
-		pump_stop(&a);
-	if (!b.done)
-		pump_stop(&b);
+	relay_end_init(&b, s.from, STDOUT_FILENO);
+	/* A signal that came after the hook's look ends relay_run: it is
+	 * forwarded, and the relay goes on. */
+	while (relay_run(&a, &b, 0, false, &hook) < 0)
+		supervise(false);
+	while (!kids[0].reaped)  /* both directions ended before the child */
+		wait_events(pf, 1, -1);
 	if (conn_num >= 0)
 		close(to);
 	if (b.err != 0 && b.err != EPIPE && first_fail == 0)
-		warnc(b.err, b.werr ? "stdout" : "output of %s", cmd);
-	if (a.err != 0 && !a.werr && first_fail == 0)
+		warnc(b.err, b.read_err ? "output of %s" : "stdout", cmd);
+	if (a.err != 0 && a.read_err && first_fail == 0)
 		warnc(a.err, "stdin");
-	finish((b.err != 0 || (a.err != 0 && !a.werr)) ? EXIT_FAIL : 0);
+	finish((b.err != 0 || (a.err != 0 && a.read_err)) ? EXIT_FAIL : 0);
 }
 
 /* ---- a pool of workers ---- */
