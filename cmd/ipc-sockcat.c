@@ -113,10 +113,18 @@ progress(uint64_t sent, uint64_t recv, bool force)
 	last_total = sent + recv;
 }
 
-static void
-relay_progress(const struct relay_end *up, const struct relay_end *down)
+/* relay_run's hook for -P: a look at the counts every 250 ms, the first
+ * 250 ms in. ARG: when the next look is due. */
+static int64_t
+relay_progress(struct relay_end *up, struct relay_end *down, void *arg)
 {
-	progress(up->bytes, down->bytes, false);
+	int64_t *due = arg, now = num_now();
+
+	if (now >= *due) {
+		progress(up->bytes, down->bytes, false);
+		*due = now + 250000000;
+	}
+	return *due;
 }
 
 /* -m TEXT as a descriptor to read from, so the relay treats it as stdin:
@@ -166,7 +174,7 @@ stream_after_peer_eof(struct relay_end *up, int in)
 		return;
 	relay_end_init(&none, -1, -1);
 	none.done = true;
-	int rc = relay_run(up, &none, opt_idle, false);
+	int rc = relay_run(up, &none, opt_idle, false, NULL);
 	n_sent = up->bytes;
 	if (rc < 0)
 		sig_die(-rc);
@@ -199,6 +207,8 @@ static int
 stream_run(int fd)
 {
 	struct relay_end up, down;
+	int64_t due = num_now() + 250000000;
+	struct relay_hook tick = { relay_progress, &due };
 	int in = opt_message ? message_fd() : 0, sink = 1, rc;
 
 	if (opt_sendonly && (sink = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1)
@@ -211,10 +221,7 @@ stream_run(int fd)
 		if (!opt_noshut && shutdown(fd, SHUT_WR) == -1)
 			fail_counts(errno, NULL);
 	}
-	if (opt_progress)
-		relay_tick(relay_progress, 250000000);
-	rc = relay_run(&up, &down, opt_idle, true);
-	relay_tick(NULL, 0);
+	rc = relay_run(&up, &down, opt_idle, true, opt_progress ? &tick : NULL);
 	if (rc < 0)
 		sig_die(-rc);
 	stream_check(&up, &down);

@@ -250,12 +250,27 @@ struct relay_end {
 	char *buf;
 	size_t off, len;
 };
-/* Relays both directions until both are done (or, ONEWAY_ENDS, when the
+/* What a caller adds to relay_run's loop (progress, a child to watch).
+ * WAKE is called once before the first poll and after every wake-up of
+ * the loop: data moved, a signal (SIGCHLD, SIGALRM included: the flags of
+ * sig.c say which), or the deadline it returned last. It may end either
+ * direction (relay_stop) and may take care of a terminating signal
+ * (sig_clear), which then does not end the relay. Returns the num_now()
+ * time by which it wants to be called again, or -1 for no deadline. */
+struct relay_hook {
+	int64_t (*wake)(struct relay_end *a, struct relay_end *b, void *arg);
+	void *arg;
+};
+/* Relays both directions until both are done (or, B_ENDS_ALL, when the
  * second direction ends), IDLE_NS (0: none) without data, or a terminating
- * signal. Returns 0 when both finished, EXIT_TIMEOUT on idle, or the
- * signal number negated. Errors per direction are in each end. */
+ * signal. HOOK may be NULL. Returns 0 when both finished, EXIT_TIMEOUT on
+ * idle, or the signal number negated. Errors per direction are in each
+ * end. */
 int relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
-    bool b_ends_all);
+    bool b_ends_all, const struct relay_hook *hook);
+/* Ends E now, dropping what it holds; its OUT gets the EOF (closed when
+ * CLOSE_OUT, shut down when OUT_IS_SOCK). */
+void relay_stop(struct relay_end *e);
 void relay_end_init(struct relay_end *e, int in, int out);
 
 /* ---- addr.c: socket addresses ---- */
@@ -325,7 +340,7 @@ int merge_end(struct merge *m, struct merge_src *s);
 /* Bytes S holds back waiting for a newline. */
 size_t merge_pending(const struct merge_src *s);
 
-/* ---- connect.c: the client side of an ADDRESS (and relay.c's tick) ---- */
+/* ---- connect.c: the client side of an ADDRESS ---- */
 
 /* Connects to A (a connected datagram socket for udp:): each resolved
  * address in order, TIMEOUT_NS (-1: none, 0: no waiting) bounding the
@@ -335,10 +350,6 @@ size_t merge_pending(const struct merge_src *s);
  * Returns the fd, close-on-exec and non-blocking. */
 int conn_open(const struct addr *a, int64_t timeout_ns, int64_t wait_ns,
     int verbose);
-/* relay.c: FN(a, b) is called about every EVERY_NS while relay_run runs
- * (progress displays); NULL turns it off. */
-void relay_tick(void (*fn)(const struct relay_end *, const struct relay_end *),
-    int64_t every_ns);
 
 /* ---- json.c: JSON output ---- */
 

@@ -284,63 +284,72 @@ relay_step(struct relay_end *e, const struct pollfd *p, int k)
 	return moved;
 }
 
-static void (*relay_tick_fn)(const struct relay_end *,
-    const struct relay_end *);
-static int64_t relay_tick_ns;
-
+/* Ends E now, dropping what it holds: its OUT gets the EOF as at the end
+ * of its input (closed or shut down). */
 void
-relay_tick(void (*fn)(const struct relay_end *, const struct relay_end *),
-    int64_t every_ns)
+relay_stop(struct relay_end *e)
 {
-	relay_tick_fn = fn;
-	relay_tick_ns = every_ns > 0 ? every_ns : 250000000;
+	if (e->done)
+		return;
+	e->inpipe = 0;
+	e->off = e->len = 0;
+	relay_finish(e);
+}
+
+/* The earlier of two deadlines, -1 meaning none. */
+static int64_t
+relay_sooner(int64_t x, int64_t y)
+{
+	return x < 0 || (y >= 0 && y < x) ? y : x;
 }
 
 int
 relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
-    bool b_ends_all)
+    bool b_ends_all, const struct relay_hook *hook)
 {
-	int64_t last = num_now(), tick = last + relay_tick_ns;
-	int rc = 0;
+	int64_t last = num_now(), due = -1;
+	int rc = 0, sig;
 
 	relay_setup(a);
 	relay_setup(b);
+	if (hook != NULL)
+		due = hook->wake(a, b, hook->arg);
 	while (!(a->done && b->done) && !(b_ends_all && b->done)) {
 		struct pollfd p[5];
 		int ka = relay_events(a, p), kb = relay_events(b, p + ka);
-		int n = ka + kb, tmo = -1, sig;
-		int64_t now = num_now(), left = -1;
+		int n = ka + kb, tmo = -1;
+		int64_t now = num_now(), until = due;
 
 		p[n++] = (struct pollfd){ .fd = sig_fd(), .events = POLLIN };
 		if (idle_ns > 0) {
-			left = last + idle_ns - now;
-			if (left <= 0) {
+			if (last + idle_ns <= now) {
 				rc = EXIT_TIMEOUT;
 				break;
 			}
+			until = relay_sooner(until, last + idle_ns);
 		}
-		if (relay_tick_fn != NULL && (left < 0 || tick - now < left))
-			left = tick - now > 0 ? tick - now : 0;
-		if (left >= 0)  /* rounded up: waking early would spin */
+		if (until >= 0) {  /* rounded up: waking early would spin */
+			int64_t left = until > now ? until - now : 0;
 			tmo = left > 86400000000000LL ? 86400000 :
 			    (int)((left + 999999) / 1000000);
+		}
 		if (poll(p, (nfds_t)n, tmo) == -1 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
 		/* The self-pipe is read only when it has something: one
 		 * syscall less per round of a bulk transfer. */
-		if ((p[n - 1].revents || sig_caught()) &&
-		    (sig = sig_drain()) != 0) {
-			rc = -sig;
-			break;
-		}
+		if (p[n - 1].revents)
+			(void)sig_drain();
 		bool moved = relay_step(a, p, ka);
 		moved |= relay_step(b, p + ka, kb);
-		now = num_now();
 		if (moved)
-			last = now;
-		if (relay_tick_fn != NULL && now >= tick) {
-			relay_tick_fn(a, b);
-			tick = now + relay_tick_ns;
+			last = num_now();
+		if (hook != NULL)
+			due = hook->wake(a, b, hook->arg);
+		/* A terminating signal ends the relay, unless the hook took
+		 * care of it (sig_clear). */
+		if ((sig = sig_caught()) != 0) {
+			rc = -sig;
+			break;
 		}
 	}
 	relay_release(a);

@@ -1,0 +1,358 @@
+/* ipc-spawnpipe's pool, input side: stdin read as messages, handed out
+ * in batches of whole messages to the first workers ready to take them,
+ * and handed back to the others by a worker that quits. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "spawnpipe.h"
+
+#define POOL_BATCH (16 * 1024)     /* most bytes of messages handed at once */
+/* stdin is read ahead of the workers only this far: frame_fill moves what
+ * is pending to the front of its buffer, so more would cost a memmove of
+ * it per read. */
+#define POOL_INPUT_HIGH POOL_BATCH
+
+struct frame_reader pool_in;
+bool pool_in_failed;
+static bool in_starved;             /* no whole message buffered */
+static char *rq;                    /* messages back from a worker that quit */
+static size_t rqlen, rqcap, rqmsgs;
+static size_t rr;                   /* where the search for a ready worker starts */
+
+static void
+buf_put(char **b, size_t *len, size_t *cap, const void *d, size_t n)
+{
+	if (*len + n > *cap) {
+		size_t nc = *cap ? *cap : POOL_BATCH;
+		while (nc < *len + n)
+			nc *= 2;
+		char *nb = realloc(*b, nc);
+		if (nb == NULL)
+			err(EXIT_FAIL, "malloc");
+		*b = nb;
+		*cap = nc;
+	}
+	memcpy(*b + *len, d, n);
+	*len += n;
+}
+
+/* End offset of the framed message at OFF of BUF (our own framing, so
+ * well formed). */
+static size_t
+msg_end(const char *buf, size_t len, size_t off)
+{
+	const unsigned char *u = (const unsigned char *)buf;
+	size_t n = 0, i = off;
+
+	switch (sp_kind) {
+	case FRAME_LINE:
+	case FRAME_NUL: {
+		const char *p = memchr(buf + off, sp_kind == FRAME_NUL ? '\0' : '\n',
+		    len - off);
+		return p ? (size_t)(p - buf) + 1 : len;
+	}
+	case FRAME_NETSTRING:
+		while (i < len && buf[i] != ':')
+			n = n * 10 + (size_t)(buf[i++] - '0');
+		return i + 1 + n + 1;
+	case FRAME_LEN32:
+		for (int k = 0; k < 4; k++)
+			n = (n << 8) | u[off + (size_t)k];
+		if (n == 0xFFFFFFFFu) {
+			n = 0;
+			for (int k = 4; k < 12; k++)
+				n = (n << 8) | u[off + (size_t)k];
+			return off + 12 + n;
+		}
+		return off + 4 + n;
+	}
+	return len;
+}
+
+void
+pool_worker_report(int w, const char *why)
+{
+	struct worker *k = &pool_wk[w];
+
+	/* Once our own stdout is gone, what workers did is moot. */
+	if (k->reported || k->taken == 0 || pool_out_err != 0)
+		return;
+	k->reported = true;
+	warnx("worker %d %s; %llu message%s it took may not have been handled",
+	    w, why, (unsigned long long)k->taken, k->taken == 1 ? "" : "s");
+}
+
+/* Worker W takes no more input: messages of its batch not yet begun go
+ * back for the others; the ones it took are counted as maybe lost. */
+void
+pool_worker_quit(int w, const char *why)
+{
+	struct worker *k = &pool_wk[w];
+	size_t off = 0, back = 0;
+
+	if (k->in_closed)
+		return;
+	k->in_closed = k->quit = true;
+	close(k->tw);
+	while (off < k->wlen && off < k->woff)
+		off = msg_end(k->wb, k->wlen, off);
+	for (size_t o = off; o < k->wlen; o = msg_end(k->wb, k->wlen, o))
+		back++;
+	if (back > 0) {
+		buf_put(&rq, &rqlen, &rqcap, k->wb + off, k->wlen - off);
+		rqmsgs += back;
+		k->taken -= back;
+	}
+	k->woff = k->wlen = k->wmsgs = 0;
+	if (k->taken > 0)
+		pool_lost = true;
+	pool_worker_report(w, why);
+}
+
+static bool
+input_more(void)
+{
+	return rqlen > 0 || (!pool_in_failed && frame_pending(&pool_in) > 0 &&
+	    !in_starved);
+}
+
+bool
+pool_input_done(void)
+{
+	return rqlen == 0 && (pool_in_failed || (pool_in.eof && frame_pending(&pool_in) == 0));
+}
+
+/* Occurrences of D in P[0..LEN), eight bytes at a time: counting the
+ * lines of every batch must cost little next to the workers' work. */
+static size_t
+count_byte(const char *p, size_t len, unsigned char d)
+{
+	const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7f7f7f7f7f7f7f7fULL;
+	size_t n = 0, i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+		memcpy(&x, p + i, 8);
+		x ^= ones * d;  /* bytes equal to D are now zero */
+		uint64_t t = ((x & low7) + low7) | x;
+		n += (size_t)__builtin_popcountll(~t & ~low7);
+	}
+	for (; i < len; i++)
+		n += (unsigned char)p[i] == d;
+	return n;
+}
+
+/* How many bytes of messages one worker gets at once: up to POOL_BATCH
+ * (few writes when input abounds), but no more than its share of what
+ * is buffered, so a short input is spread over the workers instead of
+ * going all to the first. */
+static size_t share_div = 1;  /* ready workers not yet served this round */
+
+static size_t
+batch_limit(void)
+{
+	size_t share = frame_pending(&pool_in) / share_div;
+
+	return share < POOL_BATCH ? (share ? share : 1) : POOL_BATCH;
+}
+
+/* Whole lines (or NUL messages) at the head of the input, up to about
+ * batch_limit() bytes but never fewer than one. Returns their length. */
+static size_t
+batch_delim(size_t *msgs, bool *add_delim)
+{
+	char d = sp_kind == FRAME_NUL ? '\0' : '\n';
+	char *p = pool_in.buf + pool_in.start;
+	size_t have = frame_pending(&pool_in);
+	size_t want = batch_limit();
+	size_t lim = have < want ? have : want;
+	char *e = memrchr(p, d, lim);
+
+	*add_delim = false;
+	if (e == NULL && have > lim)
+		e = memchr(p + lim, d, have - lim);
+	if (e == NULL) {
+		if (!pool_in.eof)
+			return 0;
+		*add_delim = true;  /* a last message without its terminator */
+		*msgs = 1;
+		return have;
+	}
+	size_t len = (size_t)(e - p) + 1;
+
+	*msgs = count_byte(p, len, (unsigned char)d);
+	return len;
+}
+
+/* Hands worker W a batch of whole messages and writes what the pipe
+ * takes now; the rest stays with W (never split between workers). */
+static void
+worker_feed(int w)
+{
+	struct worker *k = &pool_wk[w];
+	const char *data;
+	size_t len, msgs = 0;
+	bool add = false;
+
+	if (rqlen > 0) {
+		/* Swap the returned messages in as W's batch. */
+		char *t = k->wb;
+		size_t tc = k->wcap;
+		k->wb = rq, k->wcap = rqcap, k->wlen = rqlen;
+		k->wmsgs = rqmsgs, k->woff = 0;
+		rq = t, rqcap = tc, rqlen = rqmsgs = 0;
+		k->taken += k->wmsgs;
+		return;
+	}
+	if (sp_kind == FRAME_LINE || sp_kind == FRAME_NUL) {
+		len = batch_delim(&msgs, &add);
+		if (len == 0) {
+			in_starved = true;
+			return;
+		}
+		data = pool_in.buf + pool_in.start;
+		pool_in.start += len;
+		pool_in.scan = pool_in.start;
+	} else {
+		char *m, hdr[16];
+		const char *tr;
+		size_t ml, tl;
+		int rc = 0;
+
+		k->wlen = 0;
+		size_t want = batch_limit();
+		while (k->wlen < want && (rc = frame_next(&pool_in, &m, &ml)) == 1) {
+			size_t hl = frame_header(sp_kind, ml, hdr, &tr, &tl);
+			buf_put(&k->wb, &k->wlen, &k->wcap, hdr, hl);
+			buf_put(&k->wb, &k->wlen, &k->wcap, m, ml);
+			buf_put(&k->wb, &k->wlen, &k->wcap, tr, tl);
+			msgs++;
+		}
+		if (msgs == 0 && rc == -1) {
+			warn("stdin");
+			pool_in_failed = true;
+		}
+		if (msgs == 0) {
+			in_starved = !pool_in_failed;
+			return;
+		}
+		k->woff = 0, k->wmsgs = msgs, k->taken += msgs;
+		return;
+	}
+	k->taken += msgs;
+	/* Straight from the input buffer: most batches are never copied. */
+	ssize_t n = write(k->tw, data, len);
+	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		k->woff = 0, k->wlen = 0, k->wmsgs = msgs;
+		buf_put(&k->wb, &k->wlen, &k->wcap, data, len);
+		if (add)
+			buf_put(&k->wb, &k->wlen, &k->wcap,
+			    sp_kind == FRAME_NUL ? "" : "\n", 1);
+		pool_worker_quit(w, "closed its input");
+		return;
+	}
+	size_t done = n > 0 ? (size_t)n : 0;
+	k->woff = 0, k->wlen = 0, k->wmsgs = msgs;
+	if (done == len && !add)
+		return;
+	/* The whole batch, with WOFF where writing stopped: should W quit,
+	 * pool_worker_quit must know where the messages begin. */
+	buf_put(&k->wb, &k->wlen, &k->wcap, data, len);
+	if (add)
+		buf_put(&k->wb, &k->wlen, &k->wcap, sp_kind == FRAME_NUL ? "" : "\n", 1);
+	k->woff = done;
+}
+
+/* Writes the rest of W's batch. */
+static void
+worker_push(int w)
+{
+	struct worker *k = &pool_wk[w];
+	ssize_t n = write(k->tw, k->wb + k->woff, k->wlen - k->woff);
+
+	if (n > 0) {
+		k->woff += (size_t)n;
+		if (k->woff == k->wlen)
+			k->woff = k->wlen = k->wmsgs = 0;
+	} else if (n == -1 && errno != EAGAIN && errno != EINTR)
+		pool_worker_quit(w, "closed its input");
+}
+
+/* Input side of the poll set; returns the new count. */
+int
+pool_poll_in(struct pollfd *pf, int n, int *pin)
+{
+	bool more = input_more();
+	int ready = 0;
+
+	*pin = -1;
+	for (int i = 0; i < sp_nkids; i++) {
+		struct worker *k = &pool_wk[i];
+		k->pout = -1;
+		if (k->in_closed)
+			continue;
+		ready++;
+		bool want = k->wlen > 0 || more;
+		pf[n] = (struct pollfd){ .fd = k->tw, .events = want ? POLLOUT : 0 };
+		k->pout = n++;
+	}
+	if (ready > 0 && !pool_in_failed && !pool_in.eof &&
+	    (in_starved || frame_pending(&pool_in) < POOL_INPUT_HIGH)) {
+		pf[n] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		*pin = n++;
+	}
+	return n;
+}
+
+/* After poll: read stdin, feed the ready workers, close inputs at EOF. */
+void
+pool_dispatch(struct pollfd *pf, int pin)
+{
+	if (pin >= 0 && pf[pin].revents != 0) {
+		ssize_t r = frame_fill(&pool_in);
+		if (r > 0 || r == 0)
+			in_starved = false;
+		else if (errno != EAGAIN && errno != EINTR) {
+			warn("stdin");
+			pool_in_failed = true;
+		}
+	}
+	size_t ready = 0;
+	for (int i = 0; i < sp_nkids; i++)
+		ready += pool_wk[i].pout >= 0 && !pool_wk[i].in_closed && pool_wk[i].wlen == 0 &&
+		    (pf[pool_wk[i].pout].revents & POLLOUT);
+	size_t start = rr;
+	for (int j = 0; j < sp_nkids; j++) {
+		int i = (int)((start + (size_t)j) % (size_t)sp_nkids);
+		struct worker *k = &pool_wk[i];
+		if (k->pout < 0 || k->in_closed || pf[k->pout].revents == 0)
+			continue;
+		if (pf[k->pout].revents & POLLERR) {
+			pool_worker_quit(i, "closed its input");
+			continue;
+		}
+		if (k->wlen == 0 && input_more()) {
+			/* The ready workers share what is buffered evenly. */
+			share_div = ready > 1 ? ready-- : 1;
+			worker_feed(i);
+		}
+		if (!k->in_closed && k->wlen > 0)
+			worker_push(i);
+		rr = (size_t)i + 1;
+	}
+	if (!pool_input_done())
+		return;
+	/* Only when every batch is out: a worker that quits with part of
+	 * its batch unwritten hands it back, and someone must take it. */
+	for (int i = 0; i < sp_nkids; i++)
+		if (!pool_wk[i].in_closed && pool_wk[i].wlen > 0)
+			return;
+	for (int i = 0; i < sp_nkids; i++)
+		if (!pool_wk[i].in_closed) {
+			pool_wk[i].in_closed = true;
+			close(pool_wk[i].tw);
+		}
+}
