@@ -116,7 +116,7 @@ progress(uint64_t sent, uint64_t recv, bool force)
 /* relay_run's hook for -P: a look at the counts every 250 ms, the first
  * 250 ms in. ARG: when the next look is due. */
 static int64_t
-relay_progress(struct relay_end *up, struct relay_end *down, void *arg)
+progress_wake(struct relay_end *up, struct relay_end *down, void *arg)
 {
 	int64_t *due = arg, now = num_now();
 
@@ -146,12 +146,6 @@ message_fd(void)
 
 /* ---- the byte stream: TCP and Unix ---- */
 
-static bool
-relay_holds(const struct relay_end *e)
-{
-	return e->inpipe > 0 || e->len > e->off;
-}
-
 /* True when IN can be read without waiting (data or EOF). */
 static bool
 readable_now(int fd)
@@ -170,7 +164,7 @@ stream_after_peer_eof(struct relay_end *up, int in)
 {
 	struct relay_end none;
 
-	if (!relay_holds(up) && !readable_now(in))
+	if (!relay_pending(up) && !readable_now(in))
 		return;
 	relay_end_init(&none, -1, -1);
 	none.done = true;
@@ -197,7 +191,7 @@ stream_check(struct relay_end *up, struct relay_end *down)
 		errno = up->err;
 		err(EXIT_FAIL, "stdin");
 	}
-	if (up->err == EPIPE || (up->err && relay_holds(up)))
+	if (up->err == EPIPE || (up->err && relay_pending(up)))
 		fail_counts(up->err, "the peer closed before all of stdin was sent");
 	if (up->err)
 		fail_counts(up->err, NULL);
@@ -208,7 +202,7 @@ stream_run(int fd)
 {
 	struct relay_end up, down;
 	int64_t due = num_now() + 250000000;
-	struct relay_hook tick = { relay_progress, &due };
+	struct relay_hook tick = { progress_wake, &due };
 	int in = opt_message ? message_fd() : 0, sink = 1, rc;
 
 	if (opt_sendonly && (sink = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1)
@@ -239,14 +233,6 @@ stream_run(int fd)
 }
 
 /* ---- messages over the socket: --len32 frames and UDP datagrams ---- */
-
-/* NS (> 0) as a poll(2) timeout: rounded up (waking early would spin),
- * at most a day (a year of -i does not fit an int of milliseconds). */
-static int
-poll_ms(int64_t ns)
-{
-	return ns > 86400000000000LL ? 86400000 : (int)((ns + 999999) / 1000000);
-}
 
 /* Prints one received message framed for stdout (-s: drops it). A line
  * that already ends in a newline gets no second one (UDP). */
@@ -412,7 +398,7 @@ len32_run(int fd)
 			if (left <= 0)
 				errx(EXIT_TIMEOUT, "%s: no data moved for the "
 				    "idle time", address);
-			tmo = poll_ms(left);
+			tmo = num_poll_ms(left);
 		}
 		if (poll(p, 3, tmo) == -1 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
@@ -518,7 +504,7 @@ udp_run(int fd)
 				errx(EXIT_TIMEOUT, "%s: no data moved for the "
 				    "idle time", address);
 			}
-			tmo = poll_ms(left);
+			tmo = num_poll_ms(left);
 		}
 		if (poll(p, 3, tmo) == -1 && errno != EINTR)
 			err(EXIT_FAIL, "poll");

@@ -310,19 +310,19 @@ idle_sweep(int64_t now)
 static int
 next_timeout(int64_t now, int64_t next_sweep)
 {
-	int64_t t = -1;
+	int64_t t = INT64_MAX;
 
 	if (opt.idle_ns && conns != NULL)
 		t = next_sweep - now;
-	if (resume_at > now && (t < 0 || resume_at - now < t))
+	if (resume_at > now && resume_at - now < t)
 		t = resume_at - now;
-	if (term_sig && (t < 0 || grace_end - now < t))
+	if (term_sig && grace_end - now < t)
 		t = grace_end - now;
 	if (in_always && in_want && conns != NULL)
 		t = 0;
-	if (t < 0)
-		return t == -1 ? -1 : 0;
-	return (int)((t + 999999) / 1000000);
+	if (t == INT64_MAX)
+		return -1;
+	return num_poll_ms(t > 0 ? t : 0);
 }
 
 static bool

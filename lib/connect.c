@@ -28,9 +28,7 @@ conn_ms_left(int64_t deadline)
 	if (deadline < 0)
 		return -1;
 	int64_t left = deadline - num_now();
-	if (left <= 0)
-		return 0;
-	return left > 3600000000000LL ? 3600000 : (int)((left + 999999) / 1000000);
+	return num_poll_ms(left > 0 ? left : 0);
 }
 
 /* Sleeps MS milliseconds, waking early for a terminating signal. */

@@ -58,6 +58,10 @@ int64_t num_duration(const char *s, const char *what);
 mode_t num_mode(const char *s);
 /* Monotonic clock in nanoseconds. */
 int64_t num_now(void);
+/* NS (< 0: none) as a poll(2) timeout in milliseconds: -1 for none,
+ * rounded up (waking early would spin), at most a day (a year does not fit
+ * an int of milliseconds). */
+int num_poll_ms(int64_t ns);
 /* Nanoseconds to a timespec (relative). */
 struct timespec num_ts(int64_t ns);
 
@@ -271,6 +275,8 @@ int relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
 /* Ends E now, dropping what it holds; its OUT gets the EOF (closed when
  * CLOSE_OUT, shut down when OUT_IS_SOCK). */
 void relay_stop(struct relay_end *e);
+/* True while E holds bytes read from IN and not yet written to OUT. */
+bool relay_pending(const struct relay_end *e);
 void relay_end_init(struct relay_end *e, int in, int out);
 
 /* ---- addr.c: socket addresses ---- */

@@ -114,6 +114,15 @@ num_now(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int
+num_poll_ms(int64_t ns)
+{
+	if (ns < 0)
+		return -1;
+	return ns > 86400000000000LL ? 86400000 :
+	    (int)((ns + 999999) / 1000000);
+}
+
 struct timespec
 num_ts(int64_t ns)
 {

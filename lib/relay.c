@@ -84,14 +84,13 @@ relay_setup(struct relay_end *e)
 		err(EXIT_FAIL, "malloc");
 }
 
-static bool relay_has_data(const struct relay_end *e);
 
 /* An end that still holds bytes (relay_run returned early, b_ends_all)
  * keeps its pipe and buffer: a second relay_run delivers them. */
 static void
 relay_release(struct relay_end *e)
 {
-	if (!e->done && relay_has_data(e))
+	if (!e->done && relay_pending(e))
 		return;
 	if (e->pipe[0] != -1) {
 		close(e->pipe[0]);
@@ -102,8 +101,8 @@ relay_release(struct relay_end *e)
 	e->buf = NULL;
 }
 
-static bool
-relay_has_data(const struct relay_end *e)
+bool
+relay_pending(const struct relay_end *e)
 {
 	return e->inpipe > 0 || e->len > e->off;
 }
@@ -246,12 +245,12 @@ relay_events(struct relay_end *e, struct pollfd *p)
 		p[k++] = (struct pollfd){ .fd = e->out, .events = POLLOUT };
 		return k;
 	}
-	if (!e->eof && !relay_has_data(e))
+	if (!e->eof && !relay_pending(e))
 		p[k++] = (struct pollfd){ .fd = e->in, .events = POLLIN };
 	else if (!e->eof && e->splice_in && !e->in_full &&
 	    e->inpipe < RELAY_PIPE_SZ / 2)
 		p[k++] = (struct pollfd){ .fd = e->in, .events = POLLIN };
-	if (relay_has_data(e))
+	if (relay_pending(e))
 		p[k++] = (struct pollfd){ .fd = e->out, .events = POLLOUT };
 	else if (e->out_fifo)  /* POLLERR alone: the reader left (| head) */
 		p[k++] = (struct pollfd){ .fd = e->out, .events = 0 };
@@ -279,7 +278,7 @@ relay_step(struct relay_end *e, const struct pollfd *p, int k)
 			relay_fail(e, false);
 		}
 	}
-	if (!e->done && e->eof && !relay_has_data(e))
+	if (!e->done && e->eof && !relay_pending(e))
 		relay_finish(e);
 	return moved;
 }
@@ -328,11 +327,8 @@ relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
 			}
 			until = relay_sooner(until, last + idle_ns);
 		}
-		if (until >= 0) {  /* rounded up: waking early would spin */
-			int64_t left = until > now ? until - now : 0;
-			tmo = left > 86400000000000LL ? 86400000 :
-			    (int)((left + 999999) / 1000000);
-		}
+		if (until >= 0)
+			tmo = num_poll_ms(until > now ? until - now : 0);
 		if (poll(p, (nfds_t)n, tmo) == -1 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
 		/* The self-pipe is read only when it has something: one
