@@ -336,8 +336,9 @@ print(bad)
 }
 
 @test "a slow worker does not stall the others" {
-	seq 100000 >in
-	# Worker 0 takes what fits in its pipe, then waits for the file "go".
+	seq 1000000 >in
+	# Worker 0 takes what fits in its pipe and one batch (128 KiB each, of
+	# 6.9 MB), then waits for the file "go".
 	# (An explicit redirection: a background job's stdin is /dev/null.)
 	ipc-spawnpipe -j 4 -- sh -c '
 	    if [ "$IPC_WORKER" = 0 ]; then
@@ -347,7 +348,7 @@ print(bad)
 	bg_pid=$!
 	bg_track "$bg_pid"
 	# The others finish nearly everything while worker 0 waits.
-	poll_until 15 lines_at_least out 88000
+	poll_until 15 lines_at_least out 900000
 	touch go
 	wait_exit "$bg_pid" 15
 	[ "$status" = 0 ]

@@ -9,7 +9,7 @@
 
 #include "spawnpipe.h"
 
-#define POOL_BATCH (16 * 1024)     /* most bytes of messages handed at once */
+#define POOL_BATCH (128 * 1024)    /* most bytes of messages handed at once */
 /* stdin is read ahead of the workers only this far: frame_fill moves what
  * is pending to the front of its buffer, so more would cost a memmove of
  * it per read. */
