@@ -109,6 +109,16 @@ send_stdin(struct sender *s, enum frame_kind kind)
 	frame_reader_free(&r);
 }
 
+/* Priorities run from 0 to this less one. Linux has 32768; sysconf
+ * failing must not leave no priority valid. */
+static long
+prio_max(void)
+{
+	long n = sysconf(_SC_MQ_PRIO_MAX);
+
+	return n > 0 ? n : 32768;
+}
+
 int
 mqt_cmd_send(int argc, char **argv)
 {
@@ -129,8 +139,8 @@ mqt_cmd_send(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'p':
-			s.prio = (unsigned)num_parse(optarg, 0,
-			    sysconf(_SC_MQ_PRIO_MAX) - 1, "-p");
+			s.prio = (unsigned)num_parse(optarg, 0, prio_max() - 1,
+			    "-p");
 			break;
 		case 't': s.timeout = num_duration(optarg, "-t"); s.tstr = optarg; break;
 		case 'c': create = true; break;

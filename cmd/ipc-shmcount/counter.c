@@ -199,9 +199,10 @@ shc_create(const char *path, const char *slash, int64_t initial,
 }
 
 /* Reads the header of /dev/shm/NAME without ever blocking or following a
- * link; true (and *VALUE) if it is our counter. */
+ * link; true (and *VALUE, and the file's *ST if ST is not NULL) if it is
+ * our counter. */
 bool
-shc_peek(int dfd, const char *name, int64_t *value)
+shc_peek(int dfd, const char *name, int64_t *value, struct stat *out)
 {
 	unsigned char hdr[SHMC_SIZE];
 	struct stat st;
@@ -216,6 +217,8 @@ shc_peek(int dfd, const char *name, int64_t *value)
 	    pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
 	    shmc_invalid(&st, hdr) == NULL) {
 		memcpy(value, hdr + offsetof(struct shmc, value), sizeof *value);
+		if (out != NULL)
+			*out = st;
 		ok = true;
 	}
 	close(fd);

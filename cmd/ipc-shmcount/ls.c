@@ -42,7 +42,7 @@ shc_ls(struct cmd *c)
 		if (d->d_type != DT_REG && d->d_type != DT_UNKNOWN)
 			continue;
 		if (strlen(d->d_name) > 255 ||
-		    !shc_peek(dirfd(dir), d->d_name, &val))
+		    !shc_peek(dirfd(dir), d->d_name, &val, NULL))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -82,13 +82,21 @@ shc_rm(struct cmd *c)
 	shc_need_operands(c, 1, -1);
 	for (int i = 0; i < c->argc; i++) {
 		char path[sizeof SHM_DIR + 258], slash[258];
+		struct stat st, now;
 		int64_t val;
 
 		shc_path(c->argv[i], path, slash);
-		if (shc_peek(AT_FDCWD, path, &val)) {
-			if (unlink(path) == 0)
+		if (shc_peek(AT_FDCWD, path, &val, &st)) {
+			/* Only the file we checked: not one put in its place
+			 * since (the window left is the lstat to the unlink). */
+			if (lstat(path, &now) == 0 && (now.st_dev != st.st_dev ||
+			    now.st_ino != st.st_ino))
+				warnx("%s: replaced while being removed, left alone",
+				    slash);
+			else if (unlink(path) == 0)
 				continue;
-			warn("%s", slash);
+			else
+				warn("%s", slash);
 		} else if (access(path, F_OK) == -1 && errno == ENOENT)
 			warnx("%s: no such counter", slash);
 		else

@@ -77,7 +77,8 @@ bool shc_create(const char *path, const char *slash, int64_t initial,
     mode_t mode, bool explicit_mode);
 /* True (and *VALUE) if NAME, relative to DFD, is our counter; never
  * blocks, follows a link or writes. */
-bool shc_peek(int dfd, const char *name, int64_t *value);
+bool shc_peek(int dfd, const char *name, int64_t *value,
+    struct stat *out);
 
 /* ---- wait.c: changes and waits ---- */
 
