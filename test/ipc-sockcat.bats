@@ -266,6 +266,9 @@ c.sendall(d + b" " + (e or b"eof")); c.close()'
 	pyserve 'c.close()'
 	run -0 ipc-sockcat -z "$srv_addr"
 	[ -z "$output" ]
+	# Until the server has exited its socket still listens (and the
+	# kernel completes a connect to it from the backlog).
+	wait_exit "$srv_pid" 5
 	run -1 ipc-sockcat -z "127.0.0.1:$(port_of "$srv_addr")"
 }
 
