@@ -234,6 +234,27 @@ stream_run(int fd)
 
 /* ---- messages over the socket: --len32 frames and UDP datagrams ---- */
 
+/* Polls P[3] until something is ready, dying of a terminating signal.
+ * Returns false, without waiting, once BOUND (ns, 0: none) has passed
+ * since LAST. */
+static bool
+msg_poll(struct pollfd *p, int64_t last, int64_t bound)
+{
+	int tmo = -1;
+
+	if (bound > 0) {
+		int64_t left = last + bound - num_now();
+		if (left <= 0)
+			return false;
+		tmo = num_poll_ms(left);
+	}
+	if (poll(p, 3, tmo) == -1 && errno != EINTR)
+		err(EXIT_FAIL, "poll");
+	if (sig_drain() != 0)
+		sig_check();
+	return true;
+}
+
 /* Prints one received message framed for stdout (-s: drops it). A line
  * that already ends in a newline gets no second one (UDP). */
 static void
@@ -392,18 +413,9 @@ len32_run(int fd)
 			if (!opt_noshut && shutdown(fd, SHUT_WR) == -1)
 				fail_counts(errno, NULL);
 		}
-		int tmo = -1;
-		if (opt_idle > 0) {
-			int64_t left = last + opt_idle - num_now();
-			if (left <= 0)
-				errx(EXIT_TIMEOUT, "%s: no data moved for the "
-				    "idle time", address);
-			tmo = num_poll_ms(left);
-		}
-		if (poll(p, 3, tmo) == -1 && errno != EINTR)
-			err(EXIT_FAIL, "poll");
-		if (sig_drain() != 0)
-			sig_check();
+		if (!msg_poll(p, last, opt_idle))
+			errx(EXIT_TIMEOUT, "%s: no data moved for the idle time",
+			    address);
 		uint64_t before = n_sent + n_recv;
 		if (p[2].revents)
 			in_eof = stdin_pull(&in, &sb, -1);
@@ -494,22 +506,12 @@ udp_run(int fd)
 			{ .fd = fd, .events = POLLIN },
 			{ .fd = in_eof ? -1 : 0, .events = POLLIN },
 		};
-		int64_t bound = in_eof ? after : opt_idle;
-		int tmo = -1;
-		if (bound > 0) {
-			int64_t left = last + bound - num_now();
-			if (left <= 0) {
-				if (in_eof)
-					break;
-				errx(EXIT_TIMEOUT, "%s: no data moved for the "
-				    "idle time", address);
-			}
-			tmo = num_poll_ms(left);
+		if (!msg_poll(p, last, in_eof ? after : opt_idle)) {
+			if (in_eof)
+				break;
+			errx(EXIT_TIMEOUT, "%s: no data moved for the idle time",
+			    address);
 		}
-		if (poll(p, 3, tmo) == -1 && errno != EINTR)
-			err(EXIT_FAIL, "poll");
-		if (sig_drain() != 0)
-			sig_check();
 		if (p[1].revents) {
 			udp_recv(fd, buf);
 			last = num_now();
