@@ -1,6 +1,8 @@
 /* ipc-sockcat: connect to a socket and relay stdin to it and it to stdout,
  * at the same time; at end of stdin half-close and read on until the peer
- * closes, so no byte is lost in either direction. */
+ * closes, so no byte is lost in either direction. This file holds the
+ * options, the messages and the byte stream (TCP, Unix);
+ * cmd/ipc-sockcat/msg.c the message modes (--len32 frames, UDP). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,26 +16,25 @@
 #include <err.h>
 
 #include "ipc.h"
+#include "ipc-sockcat/sockcat.h"
 
 #define SYNOPSIS "ipc-sockcat [-dsvzP0] [-m TEXT] [-t DUR] [-w DUR] [-i DUR] " \
 	"[--netstring|--len32] [--no-shutdown] ADDRESS"
-#define UDP_MAX 65535          /* the largest datagram we can receive */
-#define SEND_BACKLOG (1 << 20) /* --len32: stop reading stdin above this */
 
-static const char *opt_message;    /* -m: send this instead of stdin */
-static bool opt_nostdin;           /* -d */
-static bool opt_sendonly;          /* -s */
-static bool opt_noshut;            /* --no-shutdown */
+const char *opt_message;           /* -m: send this instead of stdin */
+bool opt_nostdin;                  /* -d */
+bool opt_sendonly;                 /* -s */
+bool opt_noshut;                   /* --no-shutdown */
 static bool opt_probe;             /* -z */
-static bool opt_progress;          /* -P */
-static bool opt_len32;             /* --len32: the socket carries frames */
+bool opt_progress;                 /* -P */
+bool opt_len32;                    /* --len32: the socket carries frames */
 static int opt_verbose;            /* -v */
 static int64_t opt_timeout = -1;   /* -t, ns; -1: none */
 static int64_t opt_wait;           /* -w, ns; 0: none */
-static int64_t opt_idle;           /* -i, ns; 0: none */
-static enum frame_kind opt_frame = FRAME_LINE; /* stdin/stdout framing */
-static const char *address;        /* as the user wrote it, for messages */
-static uint64_t n_sent, n_recv;    /* socket bytes, for messages */
+int64_t opt_idle;                  /* -i, ns; 0: none */
+enum frame_kind opt_frame = FRAME_LINE; /* stdin/stdout framing */
+const char *address;               /* as the user wrote it, for messages */
+uint64_t n_sent, n_recv;           /* socket bytes, for messages */
 static int64_t t_connected;        /* -P: rates count from here */
 
 enum { OPT_NOSHUT = 0x2001 };
@@ -62,7 +63,7 @@ static const char help[] =
 /* ---- messages ---- */
 
 /* Fails with the socket's error and the counts so far. */
-static noreturn void
+noreturn void
 fail_counts(int e, const char *what)
 {
 	errx(EXIT_FAIL, "%s: %s (sent %llu bytes, received %llu)", address,
@@ -71,7 +72,7 @@ fail_counts(int e, const char *what)
 }
 
 /* stdout failed: a reader that left ends us quietly with status 1. */
-static noreturn void
+noreturn void
 fail_stdout(int e)
 {
 	errno = e;
@@ -93,7 +94,7 @@ human(char *out, size_t len, double v)
 
 /* -P: bytes and rate, at most four times a second and only when data
  * moved (FORCE: the final line). */
-static void
+void
 progress(uint64_t sent, uint64_t recv, bool force)
 {
 	static int64_t last_t;
@@ -101,7 +102,8 @@ progress(uint64_t sent, uint64_t recv, bool force)
 	int64_t now = num_now(), start = t_connected;
 	char s[32], r[32], rate[32];
 
-	if (!force && (now - last_t < 250000000 || sent + recv == last_total))
+	if (!opt_progress ||
+	    (!force && (now - last_t < 250000000 || sent + recv == last_total)))
 		return;
 	double secs = (double)(now - start) / 1e9;
 	human(s, sizeof s, (double)sent);
@@ -227,306 +229,7 @@ stream_run(int fd)
 		stream_after_peer_eof(&up, in);
 		stream_check(&up, &down);
 	}
-	if (opt_progress)
-		progress(n_sent, n_recv, true);
-	return EXIT_OK;
-}
-
-/* ---- messages over the socket: --len32 frames and UDP datagrams ---- */
-
-/* Polls P[3] until something is ready, dying of a terminating signal.
- * Returns false, without waiting, once BOUND (ns, 0: none) has passed
- * since LAST. */
-static bool
-msg_poll(struct pollfd *p, int64_t last, int64_t bound)
-{
-	int tmo = -1;
-
-	if (bound > 0) {
-		int64_t left = last + bound - num_now();
-		if (left <= 0)
-			return false;
-		tmo = num_poll_ms(left);
-	}
-	if (poll(p, 3, tmo) == -1 && errno != EINTR)
-		err(EXIT_FAIL, "poll");
-	if (sig_drain() != 0)
-		sig_check();
-	return true;
-}
-
-/* Prints one received message framed for stdout (-s: drops it). A line
- * that already ends in a newline gets no second one (UDP). */
-static void
-print_msg(const char *msg, size_t len)
-{
-	enum frame_kind k = opt_frame;
-
-	if (opt_sendonly)
-		return;
-	if (k == FRAME_LINE && len > 0 && msg[len - 1] == '\n' && !opt_len32) {
-		if (io_write_all(1, msg, len) == -1)
-			fail_stdout(errno);
-		return;
-	}
-	if (frame_write(1, k, msg, len) == -1)
-		fail_stdout(errno);
-}
-
-static noreturn void
-fail_frame(const char *where, int e)
-{
-	if (e == EMSGSIZE)
-		errx(EXIT_FAIL, "%s: message too large", where);
-	errx(EXIT_FAIL, "%s: malformed or truncated message", where);
-}
-
-/* A send buffer for --len32: frames wait here until the socket takes them,
- * so a peer that sends before it reads never deadlocks us. */
-struct sendbuf {
-	char *buf;
-	size_t off, len, cap;
-};
-
-static void
-sb_add(struct sendbuf *sb, const void *data, size_t len)
-{
-	if (sb->off > 0 && sb->off == sb->len)
-		sb->off = sb->len = 0;
-	if (sb->len + len > sb->cap) {
-		if (sb->off > 0) {
-			memmove(sb->buf, sb->buf + sb->off, sb->len - sb->off);
-			sb->len -= sb->off;
-			sb->off = 0;
-		}
-		size_t ncap = sb->cap ? sb->cap : 64 * 1024;
-		while (ncap < sb->len + len)
-			ncap *= 2;
-		if ((sb->buf = realloc(sb->buf, ncap)) == NULL)
-			err(EXIT_FAIL, "malloc");
-		sb->cap = ncap;
-	}
-	memcpy(sb->buf + sb->len, data, len);
-	sb->len += len;
-}
-
-static void
-sb_frame(struct sendbuf *sb, const char *msg, size_t len)
-{
-	char hdr[16];
-	const char *tr;
-	size_t tl, hl = frame_header(FRAME_LEN32, len, hdr, &tr, &tl);
-
-	sb_add(sb, hdr, hl);
-	sb_add(sb, msg, len);
-}
-
-static void
-sb_send(struct sendbuf *sb, int fd)
-{
-	while (sb->off < sb->len) {
-		ssize_t n = send(fd, sb->buf + sb->off, sb->len - sb->off,
-		    MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n == -1)
-			fail_counts(errno, errno == EPIPE ? "the peer closed "
-			    "before all of stdin was sent" : NULL);
-		sb->off += (size_t)n;
-		n_sent += (uint64_t)n;
-	}
-}
-
-static void udp_send(int fd, const char *msg, size_t len);
-
-/* Reads stdin's messages (once readable): each goes as a frame into SB,
- * or, without SB, as one datagram on UDP_FD. Returns true at EOF. */
-static bool
-stdin_pull(struct frame_reader *in, struct sendbuf *sb, int udp_fd)
-{
-	char *msg;
-	size_t len;
-	int rc;
-
-	if (frame_fill(in) == -1 && errno != EAGAIN)
-		err(EXIT_FAIL, "stdin");
-	while ((rc = frame_next(in, &msg, &len)) == 1) {
-		if (sb != NULL)
-			sb_frame(sb, msg, len);
-		else
-			udp_send(udp_fd, msg, len);
-	}
-	if (rc == -1)
-		fail_frame("stdin", errno);
-	return in->eof;
-}
-
-/* Reads the socket's frames and prints them. Returns true at its EOF. */
-static bool
-len32_push(struct frame_reader *sr)
-{
-	char *msg;
-	size_t len;
-	ssize_t n = frame_fill(sr);
-	int rc;
-
-	if (n == -1 && errno != EAGAIN)
-		fail_counts(errno, NULL);
-	if (n > 0)
-		n_recv += (uint64_t)n;
-	while ((rc = frame_next(sr, &msg, &len)) == 1)
-		print_msg(msg, len);
-	if (rc == -1)
-		fail_counts(0, errno == EMSGSIZE ? "frame too large" :
-		    "truncated frame");
-	return sr->eof;
-}
-
-static int
-len32_run(int fd)
-{
-	struct frame_reader in, sr;
-	struct sendbuf sb = { 0 };
-	bool in_eof = opt_nostdin, shut = false;
-	int64_t last = num_now();
-
-	frame_reader_init(&in, 0, opt_frame, 0);
-	frame_reader_init(&sr, fd, FRAME_LEN32, 0);
-	if (opt_message) {
-		sb_frame(&sb, opt_message, strlen(opt_message));
-		in_eof = true;
-	}
-	for (;;) {
-		struct pollfd p[3] = {
-			{ .fd = sig_fd(), .events = POLLIN },
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = -1, .events = POLLIN },
-		};
-		if (sb.off < sb.len)
-			p[1].events |= POLLOUT;
-		if (!in_eof && sb.len - sb.off < SEND_BACKLOG)
-			p[2].fd = 0;
-		if (in_eof && sb.off == sb.len && !shut) {
-			shut = true;
-			if (!opt_noshut && shutdown(fd, SHUT_WR) == -1)
-				fail_counts(errno, NULL);
-		}
-		if (!msg_poll(p, last, opt_idle))
-			errx(EXIT_TIMEOUT, "%s: no data moved for the idle time",
-			    address);
-		uint64_t before = n_sent + n_recv;
-		if (p[2].revents)
-			in_eof = stdin_pull(&in, &sb, -1);
-		if (p[1].revents & (POLLOUT | POLLERR))
-			sb_send(&sb, fd);
-		if ((p[1].revents & ~POLLOUT) && len32_push(&sr)) {
-			if (sb.off < sb.len)
-				fail_counts(0, "the peer closed before all of "
-				    "stdin was sent");
-			break;
-		}
-		if (n_sent + n_recv != before || p[2].revents)
-			last = num_now();
-		if (opt_progress)
-			progress(n_sent, n_recv, false);
-	}
-	if (opt_progress)
-		progress(n_sent, n_recv, true);
-	frame_reader_free(&in);
-	frame_reader_free(&sr);
-	free(sb.buf);
-	return EXIT_OK;
-}
-
-/* One datagram out; a message over the size limit is an error. */
-static void
-udp_send(int fd, const char *msg, size_t len)
-{
-	while (send(fd, msg, len, 0) == -1) {
-		if (errno == EINTR) {
-			sig_check();
-			continue;
-		}
-		if (errno == EMSGSIZE)
-			errx(EXIT_FAIL, "%s: a message of %zu bytes is over the "
-			    "UDP size limit (65507 bytes over IPv4, 65527 over "
-			    "IPv6)", address, len);
-		if (errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			(void)poll(&p, 1, 100);
-			continue;
-		}
-		fail_counts(errno, NULL);
-	}
-	n_sent += len;
-}
-
-static void
-udp_recv(int fd, char *buf)
-{
-	for (;;) {
-		ssize_t n = recv(fd, buf, UDP_MAX, MSG_TRUNC);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n == -1)
-			fail_counts(errno, NULL);
-		if (n > UDP_MAX) {
-			warnx("%s: a datagram of %zd bytes was truncated to %d",
-			    address, n, UDP_MAX);
-			n = UDP_MAX;
-		}
-		n_recv += (uint64_t)n;
-		print_msg(buf, (size_t)n);
-	}
-}
-
-/* A UDP peer never closes: after stdin, replies are printed until -i of
- * silence (default 1s); -s ends at once. */
-static int
-udp_run(int fd)
-{
-	struct frame_reader in;
-	char *buf = malloc(UDP_MAX);
-	bool in_eof = opt_nostdin;
-	int64_t after = opt_idle > 0 ? opt_idle : 1000000000LL;
-	int64_t last = num_now();
-
-	if (buf == NULL)
-		err(EXIT_FAIL, "malloc");
-	frame_reader_init(&in, 0, opt_frame, 0);
-	if (opt_message) {
-		udp_send(fd, opt_message, strlen(opt_message));
-		in_eof = true;
-	}
-	while (!(in_eof && opt_sendonly)) {
-		struct pollfd p[3] = {
-			{ .fd = sig_fd(), .events = POLLIN },
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = in_eof ? -1 : 0, .events = POLLIN },
-		};
-		if (!msg_poll(p, last, in_eof ? after : opt_idle)) {
-			if (in_eof)
-				break;
-			errx(EXIT_TIMEOUT, "%s: no data moved for the idle time",
-			    address);
-		}
-		if (p[1].revents) {
-			udp_recv(fd, buf);
-			last = num_now();
-		}
-		if (p[2].revents) {
-			in_eof = stdin_pull(&in, NULL, fd);
-			last = num_now();
-		}
-		if (opt_progress)
-			progress(n_sent, n_recv, false);
-	}
-	if (opt_progress)
-		progress(n_sent, n_recv, true);
-	frame_reader_free(&in);
-	free(buf);
+	progress(n_sent, n_recv, true);
 	return EXIT_OK;
 }
 
