@@ -3,7 +3,11 @@
  * send to stdout, across writers with -k; `write` sends stdin whole lines
  * at a time, so lines of concurrent writers never interleave. Every verb
  * opens the path O_PATH|O_NOFOLLOW, checks it is a FIFO of ours, and only
- * then opens it for real (lib/obj.c). */
+ * then opens it for real (lib/obj.c).
+ *
+ * This file: the command line, the verb dispatch, make and rm, and the
+ * checked open that read and write share; the verbs read and write are in
+ * cmd/ipc-fifo/ (read.c, write.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,6 +21,7 @@
 #include <err.h>
 
 #include "ipc.h"
+#include "ipc-fifo/fifo.h"
 
 #define SYNOPSIS \
 	"ipc-fifo make [--mode MODE] [-p] PATH...\n" \
@@ -51,28 +56,20 @@
 	"  -h, --help          this help\n" \
 	"  -V, --version       print the version\n"
 
-/* One buffer of stdin; a line still incomplete at its end is at most
- * PIPE_BUF bytes long, the rest has been written. 64 KiB, the size of a
- * pipe: a larger buffer falls out of the L2 cache and is slower than
- * cat(1) (measured: 256 KiB 2.1 s, 64 KiB 1.15 s for 2 GiB). */
-#define WRITE_BUFSZ (64 * 1024)
-/* The peek window of read -n (the capacity of our own pipe). */
-#define PEEK_BUFSZ (64 * 1024)
-
 enum { OPT_MODE = 0x100, OPT_FOLLOW, OPT_SHARED };
 
-static const char *path;     /* the FIFO of read and write */
+const char *ff_path;         /* the FIFO of read and write */
 static int verbose;          /* -v */
 static bool exist_ok;        /* make -p */
-static bool keep;            /* read -k */
+bool ff_keep;                /* read -k */
 static bool create;          /* -c */
-static bool raw;             /* write -r */
+bool ff_raw;                 /* write -r */
 static bool follow;          /* --follow */
 static bool shared;          /* --shared */
 static bool mode_set;        /* --mode given: exact */
 static mode_t mode = 0600;   /* --mode */
-static long long count;      /* read -n, 0: until EOF */
-static const char *message;  /* write -m */
+long long ff_count;          /* read -n, 0: until EOF */
+const char *ff_message;      /* write -m */
 static int64_t timeout_ns = -1; /* -t, -1: wait forever */
 
 /* The FIFO this run made with -c: removed at exit only if the path still
@@ -116,32 +113,32 @@ create_if_missing(void)
 	struct stat st;
 	int pfd;
 
-	if (make_one(path) == -1) {
+	if (make_one(ff_path) == -1) {
 		if (errno == EEXIST)
 			return;
-		err(EXIT_FAIL, "%s", path);
+		err(EXIT_FAIL, "%s", ff_path);
 	}
 	/* What we made, by identity; a path swapped in since mkfifo is not
 	 * ours and is neither used nor removed. */
-	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pfd = open(ff_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd == -1 || fstat(pfd, &st) == -1)
-		err(EXIT_FAIL, "%s", path);
+		err(EXIT_FAIL, "%s", ff_path);
 	close(pfd);
 	if (!S_ISFIFO(st.st_mode) || st.st_uid != geteuid())
-		errx(EXIT_FAIL, "%s: replaced while being made", path);
-	made_path = path;
+		errx(EXIT_FAIL, "%s: replaced while being made", ff_path);
+	made_path = ff_path;
 	made_dev = st.st_dev;
 	made_ino = st.st_ino;
 	sig_cleanup(unmake);
 	if (verbose)
-		warnx("%s: made", path);
+		warnx("%s: made", ff_path);
 }
 
 /* Opens PATH for FLAGS after the checks (a FIFO, ours or root's unless
  * --shared, no symlink unless --follow). The open blocks until the other
  * end comes: -t bounds that (exit 124), a signal ends it (sig_check). */
-static int
-open_fifo(int flags, const char *other)
+int
+ff_open_fifo(int flags, const char *other)
 {
 	bool timed_out;
 	int fd;
@@ -149,10 +146,10 @@ open_fifo(int flags, const char *other)
 	if (create)
 		create_if_missing();
 	if (verbose)
-		warnx("%s: waiting for a %s", path, other);
+		warnx("%s: waiting for a %s", ff_path, other);
 	if (timeout_ns >= 0)
 		sig_alarm_blocking(timeout_ns);
-	fd = obj_open(path, S_IFIFO, flags, follow, shared, false, NULL);
+	fd = obj_open(ff_path, S_IFIFO, flags, follow, shared, false, NULL);
 	timed_out = sig_alarmed();
 	if (timeout_ns >= 0)
 		sig_alarm(0);
@@ -160,9 +157,9 @@ open_fifo(int flags, const char *other)
 		return fd;
 	sig_check();
 	if (timed_out)
-		errx(EXIT_TIMEOUT, "%s: no %s came within the timeout", path,
+		errx(EXIT_TIMEOUT, "%s: no %s came within the timeout", ff_path,
 		    other);
-	err(EXIT_FAIL, "%s", path);
+	err(EXIT_FAIL, "%s", ff_path);
 }
 
 /* ---- make, rm ---- */
@@ -221,257 +218,6 @@ cmd_rm(char **paths)
 	return rc;
 }
 
-/* ---- read ---- */
-
-/* Reads exactly LEN bytes (they are known to be there). */
-static void
-read_exact(int fd, char *buf, size_t len, const char *what)
-{
-	while (len > 0) {
-		ssize_t n = io_read(fd, buf, len);
-		if (n <= 0) {
-			if (n == 0)
-				errx(EXIT_FAIL, "%s: data vanished (another "
-				    "reader?)", what);
-			err(EXIT_FAIL, "%s", what);
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-/* -n: consume exactly COUNT lines. tee(2) copies what the FIFO holds into
- * a pipe of ours without consuming it; we look for the COUNT-th newline
- * in that copy, then read from the FIFO exactly up to it, so the lines
- * after it stay for the next reader. */
-static void
-read_lines(int fd)
-{
-	char *buf = malloc(PEEK_BUFSZ);
-	int p[2];
-
-	if (buf == NULL)
-		err(EXIT_FAIL, "malloc");
-	if (pipe2(p, O_CLOEXEC) == -1)
-		err(EXIT_FAIL, "pipe");
-	while (count > 0) {
-		ssize_t n = tee(fd, p[1], PEEK_BUFSZ, 0);
-		if (n == -1) {
-			if (errno == EINTR) {
-				sig_check();
-				continue;
-			}
-			err(EXIT_FAIL, "%s", path);
-		}
-		if (n == 0)
-			break;  /* EOF: fewer lines than asked, as head(1) */
-		read_exact(p[0], buf, (size_t)n, "peek pipe");
-		size_t take = (size_t)n;
-		for (char *q = buf; count > 0 &&
-		    (q = memchr(q, '\n', (size_t)(buf + n - q))) != NULL; q++)
-			if (--count == 0)
-				take = (size_t)(q - buf) + 1;
-		read_exact(fd, buf, take, path);
-		if (io_write_all(STDOUT_FILENO, buf, take) == -1)
-			cli_write_failed("stdout");
-	}
-	close(p[0]);
-	close(p[1]);
-	free(buf);
-}
-
-static int
-cmd_read(void)
-{
-	int fd = open_fifo(O_RDONLY, "writer");
-	int hold = -1;
-	uint64_t n;
-
-	if (keep) {
-		/* Our own write end: when the last writer leaves, read(2)
-		 * blocks instead of returning EOF (and poll would report
-		 * POLLHUP forever, a spin). A reader exists (us), so this
-		 * open does not block. */
-		char proc[64];
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		hold = open(proc, O_WRONLY | O_CLOEXEC);
-		if (hold == -1)
-			err(EXIT_FAIL, "%s: keeping a write end", path);
-	}
-	if (count > 0)
-		read_lines(fd);
-	else {
-		switch (io_copy(fd, STDOUT_FILENO, &n)) {
-		case IO_ERR_READ:
-			err(EXIT_FAIL, "%s", path);
-		case IO_ERR_WRITE:
-			cli_write_failed("stdout");
-		}
-	}
-	if (hold != -1)
-		close(hold);
-	close(fd);
-	return EXIT_OK;
-}
-
-/* ---- write ---- */
-
-static uint64_t sent;  /* bytes the FIFO took */
-
-static noreturn void
-reader_gone(void)
-{
-	errx(EXIT_FAIL, "%s: the reader went away after %llu bytes", path,
-	    (unsigned long long)sent);
-}
-
-/* One write(2) of a packet; a write of up to PIPE_BUF bytes is atomic. */
-static void
-put(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n == -1) {
-			if (errno == EINTR) {
-				sig_check();
-				continue;
-			}
-			if (errno == EPIPE)
-				reader_gone();
-			err(EXIT_FAIL, "%s: after %llu bytes", path,
-			    (unsigned long long)sent);
-		}
-		sent += (uint64_t)n;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-/* A piece of a long line that stdin, a regular file, holds at offset OFF:
- * splice(2) hands the FIFO references to the file's pages, where write(2)
- * would copy them a second time. Returns the bytes sent; fewer than LEN
- * (and splicing off for good) where the file system cannot splice. */
-static size_t
-put_spliced(int fd, off_t off, size_t len)
-{
-	static bool cannot;
-	size_t done = 0;
-
-	while (!cannot && done < len) {
-		ssize_t n = splice(STDIN_FILENO, &off, fd, NULL, len - done,
-		    SPLICE_F_MORE);
-		if (n > 0) {
-			sent += (uint64_t)n;
-			done += (size_t)n;
-		} else if (n == -1 && errno == EINTR)
-			sig_check();
-		else if (n == -1 && errno == EPIPE)
-			reader_gone();
-		else if (n == 0 || errno == EINVAL || errno == ENOSYS)
-			cannot = true;  /* the rest is copied from the buffer */
-		else
-			err(EXIT_FAIL, "%s: after %llu bytes", path,
-			    (unsigned long long)sent);
-	}
-	return done;
-}
-
-/* Writes the lines of BUF: as many whole lines as fit in PIPE_BUF bytes
- * per write (atomic between writers). A line longer than PIPE_BUF cannot
- * be atomic: it goes out in large pieces, on its own (spliced from stdin
- * when BASE, the file offset of BUF, is not -1). A short incomplete line
- * at the end waits for more input unless EOF. Returns bytes used. */
-static size_t
-pack_out(int fd, const char *buf, size_t len, bool eof, off_t base)
-{
-	static bool in_long;  /* a piece of the current line went out */
-	size_t pos = 0;
-
-	while (pos < len) {
-		size_t left = len - pos, n;
-		size_t lim = left < PIPE_BUF ? left : PIPE_BUF;
-		const char *nl = memrchr(buf + pos, '\n', lim);
-
-		if (nl != NULL)
-			n = (size_t)(nl - (buf + pos)) + 1;
-		else if (left <= PIPE_BUF && !eof && !in_long)
-			break;
-		else {
-			const char *e = memchr(buf + pos + lim, '\n',
-			    left - lim);
-			n = e ? (size_t)(e - (buf + pos)) + 1 : left;
-		}
-		size_t done = 0;
-		if (base != -1 && n > PIPE_BUF)
-			done = put_spliced(fd, base + (off_t)pos, n);
-		put(fd, buf + pos + done, n - done);
-		in_long = buf[pos + n - 1] != '\n';
-		pos += n;
-	}
-	return pos;
-}
-
-static void
-write_lines(int fd)
-{
-	char *buf = malloc(WRITE_BUFSZ);
-	size_t len = 0;
-	struct stat st;
-	off_t base = -1;  /* file offset of buf[0] when stdin is a file */
-
-	if (buf == NULL)
-		err(EXIT_FAIL, "malloc");
-	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
-		base = lseek(STDIN_FILENO, 0, SEEK_CUR);
-	for (;;) {
-		ssize_t n = io_read(STDIN_FILENO, buf + len, WRITE_BUFSZ - len);
-		if (n == -1)
-			err(EXIT_FAIL, "stdin");
-		len += (size_t)n;
-		size_t used = pack_out(fd, buf, len, n == 0, base);
-		if (base != -1)
-			base += (off_t)used;
-		memmove(buf, buf + used, len - used);
-		len -= used;
-		if (n == 0)
-			break;
-	}
-	free(buf);
-}
-
-static int
-cmd_write(void)
-{
-	int fd = open_fifo(O_WRONLY, "reader");
-	uint64_t n;
-
-	if (message != NULL) {
-		size_t len = strlen(message);
-		char *m = malloc(len + 1);
-		if (m == NULL)
-			err(EXIT_FAIL, "malloc");
-		memcpy(m, message, len);
-		m[len] = '\n';
-		pack_out(fd, m, len + 1, true, -1);
-		free(m);
-	} else if (raw) {
-		switch (io_copy(STDIN_FILENO, fd, &n)) {
-		case IO_ERR_READ:
-			err(EXIT_FAIL, "stdin");
-		case IO_ERR_WRITE:
-			if (errno == EPIPE)
-				errx(EXIT_FAIL, "%s: the reader went away after "
-				    "%llu bytes", path, (unsigned long long)n);
-			err(EXIT_FAIL, "%s: after %llu bytes", path,
-			    (unsigned long long)n);
-		}
-	} else
-		write_lines(fd);
-	if (close(fd) == -1)
-		err(EXIT_FAIL, "%s", path);
-	return EXIT_OK;
-}
-
 /* ---- options ---- */
 
 static const struct option longopts[] = {
@@ -515,11 +261,11 @@ parse(const struct verb *vb, int argc, char **argv)
 		case 'V': cli_version();
 		case 'v': verbose++; break;
 		case 'p': exist_ok = true; break;
-		case 'k': keep = true; break;
+		case 'k': ff_keep = true; break;
 		case 'c': create = true; break;
-		case 'r': raw = true; break;
-		case 'm': message = optarg; break;
-		case 'n': count = num_parse(optarg, 1, LLONG_MAX, "-n"); break;
+		case 'r': ff_raw = true; break;
+		case 'm': ff_message = optarg; break;
+		case 'n': ff_count = num_parse(optarg, 1, LLONG_MAX, "-n"); break;
 		case 't': timeout_ns = num_duration(optarg, "-t"); break;
 		case OPT_MODE:
 			if (!vb->mode)
@@ -589,8 +335,8 @@ main(int argc, char **argv)
 		return cmd_rm(argv);
 	if (argc != 1)
 		cli_usage_err("%s takes one PATH", vb->name);
-	path = argv[0];
+	ff_path = argv[0];
 	if (vb->name[0] == 'r')
-		return cmd_read();
-	return cmd_write();
+		return ff_cmd_read();
+	return ff_cmd_write();
 }

@@ -1,0 +1,107 @@
+/* ipc-fifo: the read verb: copy what writers send to stdout; -k keeps a
+ * write end of our own so the copy goes on across writers; -n consumes
+ * exactly COUNT lines, peeking with tee(2) so the rest stays queued. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <err.h>
+
+#include "ipc.h"
+#include "fifo.h"
+
+/* The peek window of read -n (the capacity of our own pipe). */
+#define PEEK_BUFSZ (64 * 1024)
+
+/* Reads exactly LEN bytes (they are known to be there). */
+static void
+read_exact(int fd, char *buf, size_t len, const char *what)
+{
+	while (len > 0) {
+		ssize_t n = io_read(fd, buf, len);
+		if (n <= 0) {
+			if (n == 0)
+				errx(EXIT_FAIL, "%s: data vanished (another "
+				    "reader?)", what);
+			err(EXIT_FAIL, "%s", what);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* -n: consume exactly COUNT lines. tee(2) copies what the FIFO holds into
+ * a pipe of ours without consuming it; we look for the COUNT-th newline
+ * in that copy, then read from the FIFO exactly up to it, so the lines
+ * after it stay for the next reader. */
+static void
+read_lines(int fd)
+{
+	char *buf = malloc(PEEK_BUFSZ);
+	int p[2];
+
+	if (buf == NULL)
+		err(EXIT_FAIL, "malloc");
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(EXIT_FAIL, "pipe");
+	while (ff_count > 0) {
+		ssize_t n = tee(fd, p[1], PEEK_BUFSZ, 0);
+		if (n == -1) {
+			if (errno == EINTR) {
+				sig_check();
+				continue;
+			}
+			err(EXIT_FAIL, "%s", ff_path);
+		}
+		if (n == 0)
+			break;  /* EOF: fewer lines than asked, as head(1) */
+		read_exact(p[0], buf, (size_t)n, "peek pipe");
+		size_t take = (size_t)n;
+		for (char *q = buf; ff_count > 0 &&
+		    (q = memchr(q, '\n', (size_t)(buf + n - q))) != NULL; q++)
+			if (--ff_count == 0)
+				take = (size_t)(q - buf) + 1;
+		read_exact(fd, buf, take, ff_path);
+		if (io_write_all(STDOUT_FILENO, buf, take) == -1)
+			cli_write_failed("stdout");
+	}
+	close(p[0]);
+	close(p[1]);
+	free(buf);
+}
+
+int
+ff_cmd_read(void)
+{
+	int fd = ff_open_fifo(O_RDONLY, "writer");
+	int hold = -1;
+	uint64_t n;
+
+	if (ff_keep) {
+		/* Our own write end: when the last writer leaves, read(2)
+		 * blocks instead of returning EOF (and poll would report
+		 * POLLHUP forever, a spin). A reader exists (us), so this
+		 * open does not block. */
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		hold = open(proc, O_WRONLY | O_CLOEXEC);
+		if (hold == -1)
+			err(EXIT_FAIL, "%s: keeping a write end", ff_path);
+	}
+	if (ff_count > 0)
+		read_lines(fd);
+	else {
+		switch (io_copy(fd, STDOUT_FILENO, &n)) {
+		case IO_ERR_READ:
+			err(EXIT_FAIL, "%s", ff_path);
+		case IO_ERR_WRITE:
+			cli_write_failed("stdout");
+		}
+	}
+	if (hold != -1)
+		close(hold);
+	close(fd);
+	return EXIT_OK;
+}
