@@ -53,6 +53,8 @@ tool_parts = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(wildcard cmd/$(1)/*.c))
 # ipc-mq/send).
 tool_hdrs = $(wildcard cmd/$(firstword $(subst /, ,$(1)))/*.h)
 
+# Objects are kept (make would delete them as intermediate files).
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/cmd/%.o: cmd/%.c lib/ipc.h $$(call tool_hdrs,$$*) | $(BUILD)/cmd
 	@mkdir -p $(@D)

@@ -329,14 +329,14 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		cli_usage(SYNOPSIS);
-	if (vb->name[0] == 'm')
+	if (strcmp(vb->name, "make") == 0)
 		return cmd_make(argv);
 	if (strcmp(vb->name, "rm") == 0)
 		return cmd_rm(argv);
 	if (argc != 1)
 		cli_usage_err("%s takes one PATH", vb->name);
 	ff_path = argv[0];
-	if (vb->name[0] == 'r')
+	if (strcmp(vb->name, "read") == 0)
 		return ff_cmd_read();
 	return ff_cmd_write();
 }
