@@ -207,10 +207,12 @@ c.sendall(d + b" " + (e or b"eof")); c.close()'
 	[ "$output" = "$(printf 'x\n eof')" ]
 }
 
-@test "-t bounds the connect: a listener whose backlog is full gives 124" {
-	# A listener that never accepts, its backlog filled by held connections
+# serve_full_backlog: a python3 listener on port 0 that never accepts,
+# its backlog filled by connections it holds itself, so a further connect
+# never completes; sets srv_addr (serve_bg).
+serve_full_backlog() {
 	cat >full.py <<-'EOF'
-	import os, socket
+	import os, socket, time
 	s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
 	held = []
 	for i in range(8):
@@ -219,9 +221,14 @@ c.sendall(d + b" " + (e or b"eof")); c.close()'
 	    except BlockingIOError: pass
 	    held.append(c)
 	os.write(3, b"127.0.0.1:%d\n" % s.getsockname()[1]); os.close(3)
-	import time; time.sleep(60)
+	time.sleep(60)
 	EOF
 	serve_bg python3 full.py
+}
+
+@test "-t bounds the connect: a listener whose backlog is full gives 124" {
+	# A listener that never accepts, its backlog filled by held connections
+	serve_full_backlog
 	SECONDS=0
 	run -124 --separate-stderr ipc-sockcat -t 300ms "$srv_addr" </dev/null
 	[ "$SECONDS" -le 2 ]
@@ -441,19 +448,7 @@ dns_jail() {
 }
 
 @test "SIGINT while waiting for a connect that never completes: 130" {
-	cat >full.py <<-'EOF'
-	import os, socket, time
-	s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
-	held = []
-	for i in range(8):
-	    c = socket.socket(); c.setblocking(False)
-	    try: c.connect(s.getsockname())
-	    except BlockingIOError: pass
-	    held.append(c)
-	os.write(3, b"127.0.0.1:%d\n" % s.getsockname()[1]); os.close(3)
-	time.sleep(60)
-	EOF
-	serve_bg python3 full.py
+	serve_full_backlog
 	ipc-sockcat -v -d "$srv_addr" 2>err &
 	pid=$!
 	bg_track $pid
