@@ -13,7 +13,9 @@ IPC_CFLAGS = -std=c11 -D_GNU_SOURCE -DIPC_VERSION='"$(VERSION)"' \
 	$(shell pkg-config --cflags libbsd-overlay 2>/dev/null) -Ilib
 # libbsd is linked statically: as a shared library it adds ~117 us to every
 # start, and a shell loop calls these tools thousands of times.
-IPC_LIBS = -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic -lrt -lanl
+# getaddrinfo_a is in libc from glibc 2.34 and in libanl before: linked only
+# if needed, so a newer glibc loads no extra library at start.
+IPC_LIBS = -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic -lrt -Wl,--as-needed -lanl
 
 # BUILD names the output folder, so the sanitizer build sits beside the normal one.
 BUILD   = build
