@@ -221,9 +221,7 @@ cmd_rm(char **paths)
 /* ---- options ---- */
 
 static const struct option longopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "verbose", no_argument, NULL, 'v' },
+	CLI_LONGOPTS,
 	{ "exist-ok", no_argument, NULL, 'p' },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "keep", no_argument, NULL, 'k' },

@@ -216,9 +216,7 @@ do_wait(struct cmd *c)
 enum { OPT_MODE = 0x100, OPT_SHARED, OPT_JSON };
 
 static const struct option longopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "shc_verbose", no_argument, NULL, 'v' },
+	CLI_LONGOPTS,
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "shared", no_argument, NULL, OPT_SHARED },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -317,7 +315,7 @@ main(int argc, char **argv)
 	cli_init(argc, argv);
 	/* -v may come before the subcommand too. */
 	while (argc > 1 && (strcmp(argv[1], "-v") == 0 ||
-	    strcmp(argv[1], "--shc_verbose") == 0)) {
+	    strcmp(argv[1], "--verbose") == 0)) {
 		shc_verbose++;
 		argv[1] = argv[0];
 		argc--;

@@ -248,9 +248,7 @@ parse(int argc, char **argv)
 		{ "idle", required_argument, NULL, 'i' },
 		{ "probe", no_argument, NULL, 'z' },
 		{ "progress", no_argument, NULL, 'P' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_LONGOPTS,
 		FRAME_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};

@@ -100,9 +100,7 @@ parse_opts(int argc, char **argv)
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "allow-uid", required_argument, NULL, OPT_ALLOW },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_LONGOPTS,
 		FRAME_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};

@@ -177,9 +177,7 @@ parse(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "tag", no_argument, NULL, OPT_TAG },
 		{ "timeout", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_LONGOPTS,
 		FRAME_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};

@@ -24,6 +24,12 @@ enum {
 	EXIT_TIMEOUT = 124, /* a -t/--timeout or -i/--idle bound expired */
 };
 
+/* The long options every tool takes, for its getopt_long table. */
+#define CLI_LONGOPTS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }, \
+	{ "verbose", no_argument, NULL, 'v' }
+
 /* Sets the program name, reopens closed fds 0-2 on /dev/null, ignores
  * SIGPIPE (EPIPE is "peer gone") and installs the signal handlers. */
 void cli_init(int argc, char **argv);
@@ -356,6 +362,19 @@ size_t merge_pending(const struct merge_src *s);
  * Returns the fd, close-on-exec and non-blocking. */
 int conn_open(const struct addr *a, int64_t timeout_ns, int64_t wait_ns,
     int verbose);
+
+/* ---- buf.c: growable byte buffers ---- */
+
+/* Makes *BUF (capacity *CAP) hold at least NEED bytes, doubling from MIN
+ * (or *CAP). Exits 1 when memory runs out. */
+void buf_reserve(char **buf, size_t *cap, size_t need, size_t min);
+/* Drops the *OFF bytes at the front of BUF (holding *LEN) that were used:
+ * the rest moves to the front, *OFF becomes 0. */
+void buf_drop(char *buf, size_t *off, size_t *len);
+/* Appends D[0..N) to *BUF, which holds *LEN bytes, growing it as
+ * buf_reserve does. */
+void buf_append(char **buf, size_t *len, size_t *cap, const void *d,
+    size_t n, size_t min);
 
 /* ---- json.c: JSON output ---- */
 

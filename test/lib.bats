@@ -22,6 +22,14 @@ teardown() { kill_servers; }
 	done
 }
 
+@test "every tool takes the long options --verbose, --help and --version" {
+	shopt -s nullglob
+	for t in "$IPC_BIN"/ipc-*; do
+		run -0 "$t" --verbose --version
+		[[ "$output" == "$(basename "$t") "* ]]
+	done
+}
+
 @test "every tool rejects an unknown option with status 2" {
 	shopt -s nullglob
 	for t in "$IPC_BIN"/ipc-*; do

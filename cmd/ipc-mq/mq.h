@@ -12,9 +12,7 @@
 enum { OPT_MODE = 0x2001, OPT_JSON, OPT_SHARED };
 
 #define COMMON_LONGOPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "version", no_argument, NULL, 'V' }, \
-	{ "verbose", no_argument, NULL, 'v' }, \
+	CLI_LONGOPTS, \
 	{ "shared", no_argument, NULL, OPT_SHARED }
 
 /* ---- ipc-mq.c: the command line ---- */
