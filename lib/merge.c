@@ -78,20 +78,7 @@ merge_write(struct merge *m, size_t n)
 static void
 merge_keep(struct merge_src *s, const char *p, size_t len)
 {
-	if (s->len + len > s->cap) {
-		size_t ncap = s->cap ? s->cap : 4096;
-		while (ncap < s->len + len)
-			ncap *= 2;
-		char *nb = realloc(s->buf, ncap);
-		if (nb == NULL)
-			err(EXIT_FAIL, "malloc");
-		s->buf = nb;
-		s->cap = ncap;
-	}
-	if (len == 0)
-		return;  /* s->buf may still be NULL: memcpy(NULL, .., 0) is UB */
-	memcpy(s->buf + s->len, p, len);
-	s->len += len;
+	buf_append(&s->buf, &s->len, &s->cap, p, len, 4096);
 }
 
 /* Writes S's held bytes as an unterminated piece. */

@@ -70,21 +70,10 @@ sb_add(struct sendbuf *sb, const void *data, size_t len)
 {
 	if (sb->off > 0 && sb->off == sb->len)
 		sb->off = sb->len = 0;
-	if (sb->len + len > sb->cap) {
-		if (sb->off > 0) {
-			memmove(sb->buf, sb->buf + sb->off, sb->len - sb->off);
-			sb->len -= sb->off;
-			sb->off = 0;
-		}
-		size_t ncap = sb->cap ? sb->cap : 64 * 1024;
-		while (ncap < sb->len + len)
-			ncap *= 2;
-		if ((sb->buf = realloc(sb->buf, ncap)) == NULL)
-			err(EXIT_FAIL, "malloc");
-		sb->cap = ncap;
-	}
-	memcpy(sb->buf + sb->len, data, len);
-	sb->len += len;
+	/* What was sent goes before the buffer grows. */
+	if (sb->len + len > sb->cap)
+		buf_drop(sb->buf, &sb->off, &sb->len);
+	buf_append(&sb->buf, &sb->len, &sb->cap, data, len, 64 * 1024);
 }
 
 static void

@@ -274,24 +274,10 @@ bcast_queue(struct conn *c, const void *p, size_t len)
 {
 	if (len == 0)
 		return;
-	if (c->out_len + len > c->out_cap) {
-		if (c->out_off > 0) {
-			memmove(c->out, c->out + c->out_off,
-			    c->out_len - c->out_off);
-			c->out_len -= c->out_off;
-			c->out_off = 0;
-		}
-		size_t ncap = c->out_cap ? c->out_cap : 4096;
-		while (ncap < c->out_len + len)
-			ncap *= 2;
-		char *nb = realloc(c->out, ncap);
-		if (nb == NULL)
-			err(EXIT_FAIL, "malloc");
-		c->out = nb;
-		c->out_cap = ncap;
-	}
-	memcpy(c->out + c->out_len, p, len);
-	c->out_len += len;
+	/* What was sent goes before the backlog grows. */
+	if (c->out_len + len > c->out_cap)
+		buf_drop(c->out, &c->out_off, &c->out_len);
+	buf_append(&c->out, &c->out_len, &c->out_cap, p, len, 4096);
 }
 
 /* One message from stdin to every client; a client whose backlog is over

@@ -20,24 +20,7 @@ bool pool_in_failed;
 static bool in_starved;             /* no whole message buffered */
 static char *rq;                    /* messages back from a worker that quit */
 static size_t rqlen, rqcap, rqmsgs;
-static size_t rr;                   /* where the search for a ready worker starts */
-
-static void
-buf_put(char **b, size_t *len, size_t *cap, const void *d, size_t n)
-{
-	if (*len + n > *cap) {
-		size_t nc = *cap ? *cap : POOL_BATCH;
-		while (nc < *len + n)
-			nc *= 2;
-		char *nb = realloc(*b, nc);
-		if (nb == NULL)
-			err(EXIT_FAIL, "malloc");
-		*b = nb;
-		*cap = nc;
-	}
-	memcpy(*b + *len, d, n);
-	*len += n;
-}
+static size_t rr;                   /* where the next search starts */
 
 /* End offset of the framed message at OFF of BUF (our own framing, so
  * well formed). */
@@ -102,7 +85,7 @@ pool_worker_quit(int w, const char *why)
 	for (size_t o = off; o < k->wlen; o = msg_end(k->wb, k->wlen, o))
 		back++;
 	if (back > 0) {
-		buf_put(&rq, &rqlen, &rqcap, k->wb + off, k->wlen - off);
+		buf_append(&rq, &rqlen, &rqcap, k->wb + off, k->wlen - off, POOL_BATCH);
 		rqmsgs += back;
 		k->taken -= back;
 	}
@@ -122,7 +105,8 @@ input_more(void)
 bool
 pool_input_done(void)
 {
-	return rqlen == 0 && (pool_in_failed || (pool_in.eof && frame_pending(&pool_in) == 0));
+	return rqlen == 0 && (pool_in_failed ||
+	    (pool_in.eof && frame_pending(&pool_in) == 0));
 }
 
 /* Occurrences of D in P[0..LEN), eight bytes at a time: counting the
@@ -226,9 +210,9 @@ worker_feed(int w)
 		size_t want = batch_limit();
 		while (k->wlen < want && (rc = frame_next(&pool_in, &m, &ml)) == 1) {
 			size_t hl = frame_header(sp_kind, ml, hdr, &tr, &tl);
-			buf_put(&k->wb, &k->wlen, &k->wcap, hdr, hl);
-			buf_put(&k->wb, &k->wlen, &k->wcap, m, ml);
-			buf_put(&k->wb, &k->wlen, &k->wcap, tr, tl);
+			buf_append(&k->wb, &k->wlen, &k->wcap, hdr, hl, POOL_BATCH);
+			buf_append(&k->wb, &k->wlen, &k->wcap, m, ml, POOL_BATCH);
+			buf_append(&k->wb, &k->wlen, &k->wcap, tr, tl, POOL_BATCH);
 			msgs++;
 		}
 		if (msgs == 0 && rc == -1) {
@@ -247,10 +231,10 @@ worker_feed(int w)
 	ssize_t n = write(k->tw, data, len);
 	if (n == -1 && errno != EAGAIN && errno != EINTR) {
 		k->woff = 0, k->wlen = 0, k->wmsgs = msgs;
-		buf_put(&k->wb, &k->wlen, &k->wcap, data, len);
+		buf_append(&k->wb, &k->wlen, &k->wcap, data, len, POOL_BATCH);
 		if (add)
-			buf_put(&k->wb, &k->wlen, &k->wcap,
-			    sp_kind == FRAME_NUL ? "" : "\n", 1);
+			buf_append(&k->wb, &k->wlen, &k->wcap,
+			    sp_kind == FRAME_NUL ? "" : "\n", 1, POOL_BATCH);
 		pool_worker_quit(w, "closed its input");
 		return;
 	}
@@ -260,9 +244,10 @@ worker_feed(int w)
 		return;
 	/* The whole batch, with WOFF where writing stopped: should W quit,
 	 * pool_worker_quit must know where the messages begin. */
-	buf_put(&k->wb, &k->wlen, &k->wcap, data, len);
+	buf_append(&k->wb, &k->wlen, &k->wcap, data, len, POOL_BATCH);
 	if (add)
-		buf_put(&k->wb, &k->wlen, &k->wcap, sp_kind == FRAME_NUL ? "" : "\n", 1);
+		buf_append(&k->wb, &k->wlen, &k->wcap,
+		    sp_kind == FRAME_NUL ? "" : "\n", 1, POOL_BATCH);
 	k->woff = done;
 }
 
@@ -322,7 +307,8 @@ pool_dispatch(struct pollfd *pf, int pin)
 	}
 	size_t ready = 0;
 	for (int i = 0; i < sp_nkids; i++)
-		ready += pool_wk[i].pout >= 0 && !pool_wk[i].in_closed && pool_wk[i].wlen == 0 &&
+		ready += pool_wk[i].pout >= 0 && !pool_wk[i].in_closed &&
+		    pool_wk[i].wlen == 0 &&
 		    (pf[pool_wk[i].pout].revents & POLLOUT);
 	size_t start = rr;
 	for (int j = 0; j < sp_nkids; j++) {
