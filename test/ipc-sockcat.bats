@@ -189,20 +189,17 @@ while True: c.sendall(b)'
 }
 
 @test "--no-shutdown keeps the sending side open; the peer ends it" {
-	pyserve 'd = c.recv(100); time.sleep(0.2); c.settimeout(0.5)
+	# The peer answers what it got and whether our side is still open.
+	local peer='d = c.recv(100); time.sleep(0.2); c.settimeout(0.5)
 try:
     e = c.recv(100)
 except socket.timeout:
     e = b"open"
 c.sendall(d + b" " + (e or b"eof")); c.close()'
+	pyserve "$peer"
 	run -0 ipc-sockcat --no-shutdown -m x "$srv_addr"
 	[ "$output" = "$(printf 'x\n open')" ]
-	pyserve 'd = c.recv(100); time.sleep(0.2); c.settimeout(0.5)
-try:
-    e = c.recv(100)
-except socket.timeout:
-    e = b"open"
-c.sendall(d + b" " + (e or b"eof")); c.close()'
+	pyserve "$peer"
 	run -0 ipc-sockcat -m x "$srv_addr"
 	[ "$output" = "$(printf 'x\n eof')" ]
 }
