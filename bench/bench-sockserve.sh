@@ -1,20 +1,24 @@
 #!/bin/sh
 # bench-sockserve.sh: ipc-sockserve against its anchors, side by side, one run.
 #   1. new connections per second, one client (sockserve-connrate.c: connect,
-#      send "ping\n", half-close, read to EOF, close), N connections a run:
+#      send "ping\n", half-close, read to EOF, close):
 #      exec mode `ipc-sockserve ... -- cat` against `tcpserver ... cat`
-#      (ucspi-tcp) and `socat TCP-LISTEN:...,fork EXEC:cat`; print mode
-#      against `socat -u TCP-LISTEN:...,fork STDOUT`
+#      (ucspi-tcp), `socat TCP-LISTEN:...,fork EXEC:cat` and the exec floor
+#      (sockserve-floor.c: accept, vfork, execve cat, nothing else); print
+#      mode against `socat -u TCP-LISTEN:...,fork STDOUT` and the accept
+#      floor (accept, read to EOF, close, in one process)
 #   2. 10,000 concurrent idle connections to one print-mode server: its RSS
 #      and the CPU time it uses while they sit idle
-# The two servers of a pair run at once and their runs alternate.
+# The servers of a group run at once and take turns in chunks of CHUNK
+# connections, ROUNDS times, so that the machine's drift hits all alike;
+# a server's rate is its connections over the sum of its chunks' times.
 # Every contestant runs under the same taskset placements: "same" (client
 # and server on CPU 0) and "split" (client CPU 0, server CPU 1).
-# Env: N (2000) RUNS (3, the median is shown) IDLE (10000) IDLE_SECS (3)
+# Env: CHUNK (250) ROUNDS (12) IDLE (10000) IDLE_SECS (3)
 # A missing anchor is skipped with a word. Temp files under mktemp -d.
 set -u
-N=${N:-2000}
-RUNS=${RUNS:-3}
+CHUNK=${CHUNK:-250}
+ROUNDS=${ROUNDS:-12}
 IDLE=${IDLE:-10000}
 IDLE_SECS=${IDLE_SECS:-3}
 TMP=$(mktemp -d /dev/shm/bench-sockserve.XXXXXX 2>/dev/null || mktemp -d) || exit 1
@@ -25,6 +29,7 @@ trap '[ -z "$srv" ] || kill $srv 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
 have ipc-sockserve || { echo "ipc-sockserve not on PATH: run through make bench"; exit 1; }
 have cc || { echo "cc missing: cannot build the load generator"; exit 1; }
 cc -O2 -o "$TMP/connrate" sockserve-connrate.c || exit 1
+cc -O2 -o "$TMP/floor" sockserve-floor.c || exit 1
 have taskset || echo "taskset missing: placements not enforced"
 
 server_cmd() { # NAME PORT
@@ -32,67 +37,102 @@ server_cmd() { # NAME PORT
 	sockserve-exec) echo "ipc-sockserve tcp4:127.0.0.1:$2 -- cat" ;;
 	tcpserver) echo "tcpserver -q -H -R -l 0 -c 100 127.0.0.1 $2 cat" ;;
 	socat-exec) echo "socat TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork,backlog=1024 EXEC:cat" ;;
+	exec-floor) echo "$TMP/floor $2 exec $(command -v cat)" ;;
 	sockserve-print) echo "ipc-sockserve tcp4:127.0.0.1:$2" ;;
 	socat-print) echo "socat -u TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork,backlog=1024 STDOUT" ;;
+	accept-floor) echo "$TMP/floor $2 inline" ;;
 	esac
 }
 
-anchor_bin() { case $1 in tcpserver) echo tcpserver ;; socat*) echo socat ;; *) echo ipc-sockserve ;; esac; }
+anchor_bin() { case $1 in tcpserver) echo tcpserver ;; socat*) echo socat ;; *) echo true ;; esac; }
 
 start_server() { # NAME PLACE -> sets port, srv_pid
 	port=$(free_port)
 	# shellcheck disable=SC2046
-	timeout 600 $(pin "$2" server) $(server_cmd "$1" "$port") >/dev/null 2>"$TMP/$1.err" </dev/null &
+	timeout 900 $(pin "$2" server) $(server_cmd "$1" "$port") >/dev/null 2>"$TMP/$1.err" </dev/null &
 	srv_pid=$!
 	srv="$srv $srv_pid"
 	wait_listen tcp "$port" || return 1
 	"$TMP/connrate" -p "$port" -n 50 -t 10 >/dev/null 2>&1   # warm-up
 }
 
-one_run() { # PLACE PORT: conns/s of one run, or nothing on failure
+chunk_secs() { # PLACE PORT: seconds one chunk took, or nothing on failure
 	# shellcheck disable=SC2046
-	$(pin "$1" client) "$TMP/connrate" -p "$2" -n "$N" -t 60 2>/dev/null |
-	    sed -n 's/.*failed=0 .*conns_per_s=\([0-9]*\).*/\1/p'
+	$(pin "$1" client) "$TMP/connrate" -p "$2" -n "$CHUNK" -t 60 2>/dev/null |
+	    sed -n 's/.*failed=0 .*secs=\([0-9.]*\).*/\1/p'
 }
 
-median() { sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'; }
-
-# pair A B PLACE: both servers up at once, their runs interleaved (A, B,
-# A, B, ...) so that the machine's drift hits both alike; prints the two
-# medians.
-pair() {
-	start_server "$1" "$3" || { echo "- -"; return; }
-	pa=$port a=$srv_pid
-	start_server "$2" "$3" || { echo "- -"; kill $a; return; }
-	pb=$port b=$srv_pid
-	: >"$TMP/ra"; : >"$TMP/rb"
+# group PLACE NAME...: the servers up at once, their chunks interleaved;
+# prints "NAME conns/s" for each (conns/s "-" for a skipped or failed one).
+group() {
+	place=$1
+	shift
+	names= ports=
+	for name in "$@"; do
+		if ! have "$(anchor_bin "$name")"; then
+			echo "$name skipped"
+			continue
+		fi
+		if ! start_server "$name" "$place"; then
+			echo "$name -"
+			continue
+		fi
+		names="$names $name" ports="$ports $port"
+		: >"$TMP/t.$name"
+	done
 	r=0
-	while [ $r -lt "$RUNS" ]; do
-		one_run "$3" "$pa" >>"$TMP/ra"
-		one_run "$3" "$pb" >>"$TMP/rb"
+	while [ $r -lt "$ROUNDS" ]; do
+		set -- $ports
+		for name in $names; do
+			chunk_secs "$place" "$1" >>"$TMP/t.$name"
+			shift
+		done
 		r=$((r + 1))
 	done
-	kill $a $b 2>/dev/null
-	wait $a $b 2>/dev/null
+	# shellcheck disable=SC2086
+	kill $srv 2>/dev/null
+	wait 2>/dev/null
 	srv=
-	echo "$(median <"$TMP/ra") $(median <"$TMP/rb")"
+	for name in $names; do
+		awk -v n="$name" -v c="$CHUNK" -v r="$ROUNDS" '
+		    { t += $1; k++ }
+		    END { if (k == r && t > 0) printf "%s %.0f\n", n, c * k / t
+			  else print n, "-" }' "$TMP/t.$name"
+	done
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
 
-echo "## ipc-sockserve: new connections per second (client: 1 process, $N conns/run, median of $RUNS)"
+# table PLACE ANCHOR NAME...: one row per server, its rate over ANCHOR's.
+table() {
+	place=$1 anchor=$2
+	shift 2
+	group "$place" "$@" >"$TMP/g"
+	base=$(awk -v a="$anchor" '$1 == a { print $2 }' "$TMP/g")
+	while read -r name rate; do
+		case $rate in
+		skipped) echo "| $name | $place | skipped: $(anchor_bin "$name") not installed | |" ;;
+		*) echo "| $name | $place | $rate | $(ratio "$rate" "$base") |" ;;
+		esac
+	done <"$TMP/g"
+}
+
+echo "## ipc-sockserve: new connections per second"
 echo
-echo "| server | placement | conns/s | ratio |"
+echo "One client process; $ROUNDS rounds of $CHUNK connections per server, taken in turns."
+echo "The floors are the least any server can do: exec-floor forks and execs"
+echo "cat and does nothing else; accept-floor reads and closes in one process."
+echo
+echo "| exec mode | placement | conns/s | x tcpserver |"
 echo "|---|---|---|---|"
 for place in same split; do
-	for pair in "sockserve-exec tcpserver" "sockserve-exec socat-exec" "sockserve-print socat-print"; do
-		set -- $pair
-		have "$(anchor_bin "$2")" || { echo "| $2 | $place | skipped: $(anchor_bin "$2") not installed | |"; continue; }
-		set -- "$1" "$2" $(pair "$1" "$2" "$place")
-		a=$3 b=$4
-		echo "| $1 | $place | $a | $(ratio "$a" "$b")x $2 |"
-		echo "| $2 | $place | $b | 1 |"
-	done
+	table "$place" tcpserver sockserve-exec tcpserver socat-exec exec-floor
+done
+echo
+echo "| print mode | placement | conns/s | x socat fork |"
+echo "|---|---|---|---|"
+for place in same split; do
+	table "$place" socat-print sockserve-print socat-print accept-floor
 done
 
 echo
