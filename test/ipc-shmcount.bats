@@ -214,12 +214,27 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	[[ "$stderr" == *"unknown version"* ]]
 }
 
+fifo_writer_blocked() {
+	[ "$(cat "/proc/$1/wchan" 2>/dev/null)" = wait_for_partner ]
+}
+
 @test "a FIFO, a directory or a symbolic link in /dev/shm is refused without blocking" {
 	mkfifo "/dev/shm/$C"
 	run -1 --separate-stderr timeout 5 ipc-shmcount get "$C"
 	[[ "$stderr" == *"not a regular file"* ]]
 	run -0 timeout 5 ipc-shmcount ls
 	[[ "$output" != *"$C"* ]]
+	# A writer waiting for a reader on the FIFO is not released by us.
+	timeout 20 sh -c 'echo kept >"$1"' sh "/dev/shm/$C" &
+	local w=$!
+	poll_until 10 fifo_writer_blocked "$(pgrep -P $w)"
+	run -1 timeout 5 ipc-shmcount get "$C"
+	run -1 timeout 5 ipc-shmcount rm "$C"
+	run -1 timeout 5 ipc-shmcount wait "$C" --ge 1
+	fifo_writer_blocked "$(pgrep -P $w)"
+	run -0 timeout 5 cat "/dev/shm/$C"
+	[ "$output" = kept ]
+	wait $w
 	rm "/dev/shm/$C"
 	mkdir "/dev/shm/$C"
 	run -1 ipc-shmcount get "$C"

@@ -124,31 +124,51 @@ shmc_map_fd(int fd, const char *slash)
 	return p;
 }
 
-/* Opens an existing counter. O_NOFOLLOW: a symbolic link planted in
- * /dev/shm is refused; O_NONBLOCK: a FIFO planted there cannot block us
- * (fstat then refuses it). Returns NULL if it does not exist and
- * MISSING_OK. */
+/* Reopens the O_PATH descriptor PFD for real with FLAGS. */
+static int
+shmc_reopen(int pfd, int flags)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+	return open(proc, flags | O_CLOEXEC);
+}
+
+/* Opens an existing counter. The name is opened O_PATH|O_NOFOLLOW and
+ * checked before any real open: a symbolic link planted in /dev/shm is
+ * refused, and a FIFO or device there is never opened (opening a FIFO
+ * would release a writer blocked on it). Returns NULL if it does not
+ * exist and MISSING_OK. */
 struct shmc *
 shc_open(const char *path, const char *slash, bool missing_ok)
 {
 	struct shmc *c;
-	int fd;
+	struct stat st;
+	const char *why;
+	int pfd, fd;
 
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 && errno == EACCES && shc_read_only_ok) {
-		map_prot = PROT_READ;
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	}
-	if (fd == -1) {
+	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd == -1) {
 		if (errno == ENOENT && missing_ok)
 			return NULL;
 		if (errno == ENOENT)
 			errx(EXIT_FAIL, "%s: no such counter", slash);
-		if (errno == ELOOP)
-			errx(EXIT_FAIL, "%s: is a symbolic link, not a counter",
-			    slash);
 		err(EXIT_FAIL, "%s", slash);
 	}
+	if (fstat(pfd, &st) == -1)
+		err(EXIT_FAIL, "%s", slash);
+	if (S_ISLNK(st.st_mode))
+		errx(EXIT_FAIL, "%s: is a symbolic link, not a counter", slash);
+	if ((why = shmc_invalid(&st, NULL)) != NULL)
+		shmc_refuse(slash, &st, why);
+	fd = shmc_reopen(pfd, O_RDWR);
+	if (fd == -1 && errno == EACCES && shc_read_only_ok) {
+		map_prot = PROT_READ;
+		fd = shmc_reopen(pfd, O_RDONLY);
+	}
+	if (fd == -1)
+		err(EXIT_FAIL, "%s", slash);
+	close(pfd);
 	c = shmc_map_fd(fd, slash);
 	close(fd);
 	return c;
@@ -199,22 +219,27 @@ shc_create(const char *path, const char *slash, int64_t initial,
 }
 
 /* Reads the header of /dev/shm/NAME without ever blocking or following a
- * link; true (and *VALUE, and the file's *ST if ST is not NULL) if it is
- * our counter. */
+ * link, and without opening anything but a regular file (see shc_open);
+ * true (and *VALUE, and the file's *ST if ST is not NULL) if it is our
+ * counter. */
 bool
 shc_peek(int dfd, const char *name, int64_t *value, struct stat *out)
 {
 	unsigned char hdr[SHMC_SIZE];
 	struct stat st;
 	bool ok = false;
-	int fd;
+	int pfd, fd;
 
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-	    O_NOCTTY);
-	if (fd == -1)
+	pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd == -1)
 		return false;
-	if (fstat(fd, &st) == 0 && shmc_invalid(&st, NULL) == NULL &&
-	    pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
+	if (fstat(pfd, &st) == -1 || shmc_invalid(&st, NULL) != NULL ||
+	    (fd = shmc_reopen(pfd, O_RDONLY)) == -1) {
+		close(pfd);
+		return false;
+	}
+	close(pfd);
+	if (pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
 	    shmc_invalid(&st, hdr) == NULL) {
 		memcpy(value, hdr + offsetof(struct shmc, value), sizeof *value);
 		if (out != NULL)
