@@ -269,9 +269,6 @@ parse(const struct verb *vb, int argc, char **argv)
 			if (!vb->mode)
 				cli_usage(SYNOPSIS);
 			mode = num_mode(optarg);
-			if (mode & ~(mode_t)0777)
-				cli_usage_err("--mode: %s: only permission bits "
-				    "(0 to 0777) make sense on a FIFO", optarg);
 			mode_set = true;
 			break;
 		case OPT_FOLLOW:

@@ -60,7 +60,7 @@ int num_parse_ok(const char *s, long long min, long long max, long long *out);
 /* A duration: "250ms", "1.5s", "2m", "1h", a bare number is seconds.
  * Returns nanoseconds; exits 2 naming WHAT when malformed or too large. */
 int64_t num_duration(const char *s, const char *what);
-/* An octal mode 0-07777, e.g. "0600" or "600"; exits 2 otherwise. */
+/* Octal permission bits 0-0777, e.g. "0600" or "600"; exits 2 otherwise. */
 mode_t num_mode(const char *s);
 /* Monotonic clock in nanoseconds. */
 int64_t num_now(void);

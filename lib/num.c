@@ -98,10 +98,14 @@ num_mode(const char *s)
 	char *end;
 
 	if (n == 0 || n > 5 || strspn(s, "01234567") != n)
-		errx(EXIT_USAGE, "mode: '%s' is not an octal mode (like 0600)", s);
+		errx(EXIT_USAGE, "--mode: '%s' is not an octal mode (like 0600)",
+		    s);
 	unsigned long v = strtoul(s, &end, 8);
-	if (v > 07777)
-		errx(EXIT_USAGE, "mode: '%s' is out of range (0 to 07777)", s);
+	/* Set-id and sticky bits mean nothing on a FIFO, a queue, a shared
+	 * memory object or a socket: refused alike by every tool. */
+	if (v > 0777)
+		errx(EXIT_USAGE, "--mode: '%s': only permission bits (0 to 0777) "
+		    "are accepted", s);
 	return (mode_t)v;
 }
 

@@ -141,6 +141,9 @@ in_syscall() {
 	[[ "$stderr" == *"mode=0600, not the asked mode=0640"* ]]
 	run -1 --separate-stderr ipc-mq create -x "$q"
 	[[ "$stderr" == *"exists already"* ]]
+	# the long name of -x is the one ipc-shmcount uses
+	run -1 --separate-stderr ipc-mq create --exclusive "$q"
+	[[ "$stderr" == *"exists already"* ]]
 }
 
 @test "create: limits are named with their /proc file" {

@@ -38,6 +38,21 @@ teardown() { kill_servers; }
 	done
 }
 
+@test "--mode takes permission bits only, alike in every tool that has it" {
+	local n
+	n=$(uniq_name)
+	for cmd in "ipc-fifo make" "ipc-mq create" "ipc-shmcount create" \
+	    "ipc-sockserve -1"; do
+		for m in 4755 1777 12345 8 ''; do
+			# shellcheck disable=SC2086
+			run -2 --separate-stderr timeout 10 $cmd --mode "$m" "unix:$PWD/$n"
+			[[ "$stderr" == *"--mode: '$m'"* ]]
+		done
+	done
+	[ ! -e "$PWD/$n" ]
+	[ ! -e "/dev/shm/unix:$PWD/$n" ]
+}
+
 @test "every tool has a man page that renders" {
 	shopt -s nullglob
 	for t in "$IPC_BIN"/ipc-*; do

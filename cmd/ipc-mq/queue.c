@@ -180,7 +180,7 @@ mqt_cmd_create(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_LONGOPTS,
 		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "excl", no_argument, NULL, 'x' },
+		{ "exclusive", no_argument, NULL, 'x' },
 		{ "maxmsg", required_argument, NULL, 'M' },
 		{ "msgsize", required_argument, NULL, 'S' }, { 0 } };
 	struct create_opts o = { 0 };
