@@ -104,12 +104,21 @@ io_nonblock(int fd, bool on)
 }
 
 /* Errors of a splice that cannot say which end failed: these are the
- * writer's, the rest the reader's. */
+ * writer's, the rest the reader's; EBADF is the end not open for its
+ * direction (stdout opened read-only, say). */
 static int
-io_splice_err(void)
+io_splice_err(int out)
 {
-	return (errno == EPIPE || errno == ENOSPC || errno == EFBIG ||
-	    errno == ECONNRESET || errno == EDQUOT) ? IO_ERR_WRITE : IO_ERR_READ;
+	int e = errno, fl;
+
+	if (e == EBADF) {
+		fl = fcntl(out, F_GETFL);
+		errno = e;
+		return (fl == -1 || (fl & O_ACCMODE) == O_RDONLY) ?
+		    IO_ERR_WRITE : IO_ERR_READ;
+	}
+	return (e == EPIPE || e == ENOSPC || e == EFBIG || e == ECONNRESET ||
+	    e == EDQUOT) ? IO_ERR_WRITE : IO_ERR_READ;
 }
 
 /* splice straight from IN to OUT (one of them is a pipe). Returns 0 at
@@ -130,7 +139,7 @@ io_splice_direct(int in, int out, uint64_t *count)
 			continue;
 		if (*count == 0 && (errno == EINVAL || errno == ENOSYS))
 			return 1;
-		return io_splice_err();
+		return io_splice_err(out);
 	}
 }
 

@@ -312,6 +312,14 @@ bg() {
 	[ "$status" -eq 1 ]
 }
 
+@test "read: a stdout not open for writing is named as stdout, not the FIFO" {
+	mkfifo "$f"
+	bg ipc-fifo write -m data "$f"
+	run -1 --separate-stderr bash -c 'timeout 10 ipc-fifo read "$1" 1</dev/null' _ "$f"
+	[ "$stderr" = "ipc-fifo: stdout: Bad file descriptor" ]
+	wait_exit "$bg_pid" 5
+}
+
 @test "binary data passes intact: cmp of 100 MB, lines and --raw" {
 	head -c 100000000 /dev/urandom >src
 	ipc-fifo make "$f"
