@@ -68,6 +68,7 @@ int rawpipe[2] = { -1, -1 };
 pid_t *kids;                 /* exec mode: running children */
 long long nkids;
 int last_status;             /* exec mode -1: the child's status */
+int print_status;            /* print mode: 1 if a connection failed, 124 idle */
 struct frame_reader inr;     /* broadcast: stdin */
 bool in_eof, in_on, in_always, in_want;
 
@@ -175,8 +176,12 @@ check_opts(void)
 		    addr.abstract ? " (an abstract socket has no permissions)" :
 		    "");
 	if (opt.ready_fd >= 0) {
-		if (fcntl(opt.ready_fd, F_GETFD) == -1)
+		int fl = fcntl(opt.ready_fd, F_GETFL);
+		if (fl == -1)
 			cli_usage_err("--ready-fd %d: not an open descriptor",
+			    opt.ready_fd);
+		if ((fl & O_ACCMODE) == O_RDONLY)
+			cli_usage_err("--ready-fd %d: not open for writing",
 			    opt.ready_fd);
 		/* Never handed to a child. */
 		(void)fcntl(opt.ready_fd, F_SETFD, FD_CLOEXEC);
@@ -300,7 +305,7 @@ idle_sweep(int64_t now)
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
 		if (now - c->last >= opt.idle_ns)
-			conn_end(c, "idle, closed");
+			conn_end(c, EXIT_TIMEOUT, "idle, closed");
 	}
 }
 
@@ -457,9 +462,10 @@ main(int argc, char **argv)
 	listen_open(&lis, &addr, opt.mode, opt.mode_set,
 	    opt.max_conns < SOMAXCONN ? SOMAXCONN : (int)opt.max_conns, opt.verbose);
 	setup_loop();
+	/* A reader that takes the first address and leaves is fine. */
 	if (opt.ready_fd >= 0 && listen_ready(&lis, opt.ready_fd) == -1 &&
 	    opt.verbose)
-		warn("--ready-fd");
+		warn("--ready-fd %d", opt.ready_fd);
 	loop();
 	if (term_sig)
 		die(term_sig);
@@ -467,5 +473,5 @@ main(int argc, char **argv)
 	if (opt.cmd != NULL && opt.once)
 		return last_status;
 	cli_stdout_done();
-	return EXIT_OK;
+	return print_status;
 }

@@ -181,6 +181,36 @@ print(round(time.monotonic() - t, 1))"
 	[ "$(cat "$srv_out")" = x ]
 }
 
+# send_until_closed ADDR: sends stdin, then waits for the server to close.
+send_until_closed() {
+	python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read()); assert s.recv(10) == b''" "$(port_of "$1")"
+}
+
+@test "-i with -1: the unfinished last line or message is kept, the exit is 124" {
+	serve_bg ipc-sockserve -1 -i 300ms -r 3 tcp4:127.0.0.1:0
+	printf 'whole\npartial' | send_until_closed "$srv_addr"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 124 ]
+	[ "$(cat "$srv_out")" = "$(printf 'whole\npartial')" ]
+	serve_bg ipc-sockserve -0 -1 -i 300ms -r 3 tcp4:127.0.0.1:0
+	printf 'whole\0partial' | send_until_closed "$srv_addr"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 124 ]
+	cmp "$srv_out" <(printf 'whole\0partial\0')
+}
+
+@test "-i with --netstring: a truncated message is reported, never silently lost" {
+	serve_bg ipc-sockserve --netstring -1 -i 300ms -r 3 tcp4:127.0.0.1:0
+	printf '5:whole,7:par' | send_until_closed "$srv_addr"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 1 ]
+	[ "$(cat "$srv_out")" = "5:whole," ]
+	grep -Eq '^ipc-sockserve: 127\.0\.0\.1:[0-9]+: unfinished netstring message dropped$' "$srv_err"
+}
+
 # ---- Unix sockets ----
 
 @test "unix: served, mode 0600, removed on exit" {
@@ -512,8 +542,10 @@ c = Client('l.sock'); c.send_bytes(b'a,b'); c.close()"
 	serve_bg ipc-sockserve -1 --len32 -r 3 tcp4:127.0.0.1:0
 	printf '\0\0\0\011abc' | pyclient "$srv_addr"
 	wait_exit "$srv_pid" 5
+	# the one connection's data was not delivered: -1 says so
+	[ "$status" -eq 1 ]
 	[ ! -s "$srv_out" ]
-	grep -q "bad message" "$srv_err"
+	grep -Eq '^ipc-sockserve: 127\.0\.0\.1:[0-9]+: bad len32 message: ' "$srv_err"
 }
 
 @test "-0: NUL-terminated messages are printed whole" {
@@ -609,6 +641,8 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 @test "option errors: a closed --ready-fd, an unknown user, exec-only conflicts" {
 	run -2 --separate-stderr ipc-sockserve -r 77 0
 	[[ "$stderr" == *"ready-fd 77"* ]]
+	run -2 --separate-stderr bash -c 'timeout 10 ipc-sockserve -r 5 0 5</dev/null'
+	[[ "$stderr" == *"--ready-fd 5: not open for writing"* ]]
 	run -2 --separate-stderr ipc-sockserve --allow-uid no-such-user-xyz unix:@x
 	[[ "$stderr" == *no-such-user-xyz* ]]
 	run -2 ipc-sockserve -p 0 -- cat
@@ -629,7 +663,9 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
 s.close()"
 	echo after | pyclient "$srv_addr"
 	wait_exit "$srv_pid" 5
-	[ "$status" -eq 0 ]
+	# served on, but a connection failed: non-zero at the end of -n
+	[ "$status" -eq 1 ]
 	grep -qx 'whole line' "$srv_out"
 	grep -qx after "$srv_out"
+	grep -Eq '^ipc-sockserve: 127\.0\.0\.1:[0-9]+: Connection reset by peer$' "$srv_err"
 }

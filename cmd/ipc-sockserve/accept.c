@@ -45,28 +45,19 @@ conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 	c->it.kind = IT_CONN;
 	c->it.fd = fd;
 	c->last = now;
-	if (opt.peer || opt.verbose) {
+	memcpy(&c->peer, ss, sl);
+	c->peerlen = sl;
+	c->pid = unixsock ? cr->pid : 0;
+	if (opt.peer) {
 		char name[160];
-		if (unixsock)
-			snprintf(name, sizeof name, "pid=%d", (int)cr->pid);
-		else
-			addr_format((const struct sockaddr *)ss, sl, ADDR_TCP,
-			    name, sizeof name);
-		if (asprintf(&c->prefix, "%s\t", name) == -1)
+		if (asprintf(&c->prefix, "%s\t",
+		    conn_name(c, name, sizeof name)) == -1)
 			err(EXIT_FAIL, "malloc");
 	}
-	merge_src_init(&c->src, opt.peer ? c->prefix : NULL);
+	merge_src_init(&c->src, c->prefix);
 	if (msgmode)
 		frame_reader_init(&c->fr, fd, opt.len32 ? FRAME_LEN32 : opt.kind,
 		    MSG_MAX);
-	if (!opt.peer && c->prefix) {
-		/* -v notes name the peer; without -p lines get no prefix. */
-		c->prefix[strlen(c->prefix) - 1] = '\0';
-		if (msgmode) {
-			free(c->prefix);
-			c->prefix = NULL;
-		}
-	}
 	c->next = conns;
 	if (conns)
 		conns->prev = c;

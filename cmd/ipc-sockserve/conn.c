@@ -74,19 +74,33 @@ conn_bury(void)
 	}
 }
 
-/* The client is done: its last unterminated line goes out. */
-void
-conn_end(struct conn *c, const char *why)
+/* The peer as diagnostics name it: 127.0.0.1:40122, [::1]:40122, pid=PID. */
+const char *
+conn_name(const struct conn *c, char *buf, size_t size)
 {
-	if (why != NULL && opt.verbose)
-		warnx("%s%s%s", c->prefix ? c->prefix : "", c->prefix ? " " : "",
-		    why);
-	if (!msgmode && merge_end(&mg, &c->src) == -1)
-		out_failed();
-	conn_free(c);
+	if (unixsock)
+		snprintf(buf, size, "pid=%d", (int)c->pid);
+	else
+		addr_format((const struct sockaddr *)&c->peer, c->peerlen,
+		    ADDR_TCP, buf, size);
+	return buf;
 }
 
-static void
+static const char *
+kind_name(enum frame_kind kind)
+{
+	switch (kind) {
+	case FRAME_NUL: return "NUL-terminated";
+	case FRAME_NETSTRING: return "netstring";
+	case FRAME_LEN32: return "len32";
+	default: return "line";
+	}
+}
+
+/* Prints the whole messages C has buffered. Returns -1 (errno set) on a
+ * malformed message, 1 once the last one is out after the client's end,
+ * 0 while more may come. */
+static int
 conn_msgs(struct conn *c)
 {
 	char *msg;
@@ -96,12 +110,49 @@ conn_msgs(struct conn *c)
 	while ((rc = frame_next(&c->fr, &msg, &len)) == 1)
 		emit(c->prefix, c->prefix ? strlen(c->prefix) : 0, msg, len,
 		    false);
+	if (rc == -1)
+		return -1;
+	return c->fr.eof && frame_pending(&c->fr) == 0;
+}
+
+/* The client is done, or made done (an error, -i): its last
+ * unterminated line or message goes out, a truncated frame is reported.
+ * STATUS (1 failed, 124 idle) becomes the exit status of -1 and -n. */
+void
+conn_end(struct conn *c, int status, const char *why)
+{
+	char name[160];
+
+	if (msgmode && !c->fr.eof) {
+		c->fr.eof = true;
+		if (conn_msgs(c) == -1) {
+			warnx("%s: unfinished %s message dropped", conn_name(c,
+			    name, sizeof name), kind_name(c->fr.kind));
+			status = EXIT_FAIL;
+		}
+	}
+	if (why != NULL && opt.verbose)
+		warnx("%s: %s", conn_name(c, name, sizeof name), why);
+	if (status == EXIT_FAIL || print_status == EXIT_OK)
+		print_status = status;  /* a failure outweighs an idle close */
+	if (!msgmode && merge_end(&mg, &c->src) == -1)
+		out_failed();
+	conn_free(c);
+}
+
+static void
+conn_msgs_end(struct conn *c)
+{
+	char name[160];
+	int rc = conn_msgs(c);
+
 	if (rc == -1) {
-		warn("%s%sbad message from client", c->prefix ? c->prefix : "",
-		    c->prefix ? " " : "");
-		conn_end(c, NULL);
-	} else if (c->fr.eof && frame_pending(&c->fr) == 0)
-		conn_end(c, NULL);
+		warn("%s: bad %s message", conn_name(c, name, sizeof name),
+		    kind_name(c->fr.kind));
+		c->fr.eof = true;
+		conn_end(c, EXIT_FAIL, NULL);
+	} else if (rc == 1)
+		conn_end(c, EXIT_OK, NULL);
 }
 
 /* Message mode (--len32, -0, --netstring): whole messages only. */
@@ -113,12 +164,12 @@ conn_read_msgs(struct conn *c, int64_t now)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n == -1) {
-		conn_end(c, strerror(errno));
+		conn_end(c, EXIT_FAIL, strerror(errno));
 		return;
 	}
 	if (n > 0)
 		c->last = now;
-	conn_msgs(c);
+	conn_msgs_end(c);
 }
 
 /* Copies what one client sent straight to stdout (-1: nothing to
@@ -164,7 +215,7 @@ conn_read_raw(struct conn *c, int64_t now)
 		ssize_t n = splice(c->it.fd, NULL, rawpipe[1], NULL, RAW_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0) {
-			conn_end(c, NULL);
+			conn_end(c, EXIT_OK, NULL);
 			return true;
 		}
 		if (n == -1) {
@@ -172,7 +223,7 @@ conn_read_raw(struct conn *c, int64_t now)
 				return true;
 			if (errno == EINVAL)
 				return false;   /* no splice: read(2) instead */
-			conn_end(c, strerror(errno));
+			conn_end(c, EXIT_FAIL, strerror(errno));
 			return true;
 		}
 		c->last = now;
@@ -212,7 +263,10 @@ conn_read(struct conn *c, int64_t now)
 			ep_ctl(EPOLL_CTL_MOD, &c->it, c->want_out ? EPOLLOUT : 0);
 			return;
 		}
-		conn_end(c, n == 0 ? NULL : strerror(errno));
+		if (n == 0)
+			conn_end(c, EXIT_OK, NULL);
+		else
+			conn_end(c, EXIT_FAIL, strerror(errno));
 		return;
 	}
 }
@@ -299,11 +353,7 @@ bcast_msg(const char *msg, size_t len, int64_t now)
 		bcast_queue(c, msg, len);
 		bcast_queue(c, tr, tl);
 		if (c->out_len - c->out_off > BCAST_MAX) {
-			if (opt.verbose)
-				warnx("%s%sdropped: more than 1 MiB behind",
-				    c->prefix ? c->prefix : "",
-				    c->prefix ? " " : "");
-			conn_end(c, NULL);
+			conn_end(c, EXIT_FAIL, "dropped: more than 1 MiB behind");
 			continue;
 		}
 		(void)bcast_flush(c, now);

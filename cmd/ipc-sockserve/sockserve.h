@@ -44,7 +44,10 @@ struct conn {
 	struct conn *prev, *next;
 	struct merge_src src;       /* line mode */
 	struct frame_reader fr;     /* message mode */
-	char *prefix;               /* --peer */
+	char *prefix;               /* --peer: the name and a tab */
+	struct sockaddr_storage peer; /* for diagnostics (conn_name) */
+	socklen_t peerlen;
+	pid_t pid;                  /* a Unix peer's, from SO_PEERCRED */
 	int64_t last;               /* last time data moved */
 	char *out;                  /* broadcast backlog */
 	size_t out_off, out_len, out_cap;
@@ -68,6 +71,7 @@ extern int rawpipe[2];
 extern pid_t *kids;                 /* exec mode: running children */
 extern long long nkids;
 extern int last_status;             /* exec mode -1: the child's status */
+extern int print_status;            /* print mode: 1 failed, 124 idle */
 extern struct frame_reader inr;     /* broadcast: stdin */
 extern bool in_eof, in_on, in_always, in_want;
 
@@ -82,7 +86,8 @@ void emit(const char *pre, size_t pl, const char *msg, size_t len,
     bool udpmsg);
 void conn_free(struct conn *c);
 void conn_bury(void);
-void conn_end(struct conn *c, const char *why);
+void conn_end(struct conn *c, int status, const char *why);
+const char *conn_name(const struct conn *c, char *buf, size_t size);
 void conn_read(struct conn *c, int64_t now);
 void bcast_shut(struct conn *c);
 bool bcast_flush(struct conn *c, int64_t now);
