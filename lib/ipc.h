@@ -248,6 +248,10 @@ struct relay_end {
 	uint64_t bytes;     /* bytes copied */
 	int err;            /* errno of a failure, 0 if none */
 	bool read_err;      /* the failure was on IN */
+	bool reset_eof;     /* ECONNRESET on IN ends it as EOF would, no error
+	                     * (a local peer that closed with our bytes unread
+	                     * has everything it wanted) */
+	bool reset;         /* that happened: IN's peer wants nothing more */
 	bool done;
 	/* private */
 	int pipe[2];

@@ -276,6 +276,21 @@ f.write(data.upper())
 	[[ "$stderr" == *"cannot run 'true'"* ]]
 }
 
+@test "--fd: a child that exits without reading all its input: its status, no error" {
+	# Closing the socket with our input unread makes the kernel report
+	# ECONNRESET to our reads: the child's choice, as in pipe mode.
+	run -0 --separate-stderr timeout 20 bash -c 'seq 100000 | ipc-spawnpipe --fd 5 -- sh -c "head -n1 <&5"'
+	[ "$output" = 1 ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr timeout 20 bash -c 'echo hi | ipc-spawnpipe --fd 5 -- sh -c "echo reply >&5"'
+	[ "$output" = reply ]
+	[ -z "$stderr" ]
+	# All it wrote before it closed comes first; its status is passed on.
+	run -3 --separate-stderr timeout 20 bash -c 'seq 100000 | ipc-spawnpipe --fd 5 -- sh -c "head -c 5 <&5 >/dev/null; seq 200000 >&5; exit 3" >out'
+	[ -z "$stderr" ]
+	seq 200000 | cmp - out
+}
+
 @test "usage errors: no COMMAND, bad -j, --fd with -j" {
 	run -2 ipc-spawnpipe
 	run -2 ipc-spawnpipe -j 0 -- cat
