@@ -336,7 +336,7 @@ struct merge_src {
 };
 struct merge {
 	int fd;
-	size_t max_piece;  /* a longer unterminated line goes out in pieces */
+	size_t max_piece;  /* a longer line goes out in pieces of this size */
 	uint64_t open_id;  /* source whose unterminated piece ends the output */
 	struct iovec *iov;
 	size_t iov_cap;
@@ -344,9 +344,12 @@ struct merge {
 /* Output FD; MAX_PIECE 0 means 64 KiB. */
 void merge_init(struct merge *m, int fd, size_t max_piece);
 void merge_src_init(struct merge_src *s, const char *prefix);
-/* Data read from S: every whole line now complete (and a piece of an
- * over-long line) is written in one writev, never interleaved with another
- * source's line. Returns 0, or -1 with errno when the output failed. */
+/* Data read from S: every whole line now complete is written in one
+ * writev, never interleaved with another source's line. A line longer than
+ * MAX_PIECE (newline not counted) goes out in pieces of MAX_PIECE bytes as
+ * it comes, the last piece holding the rest; another source's output
+ * between two pieces gets a newline before it. Returns 0, or -1 with errno
+ * when the output failed. */
 int merge_feed(struct merge *m, struct merge_src *s, const void *data,
     size_t len);
 /* S ended: its last unterminated line is written as it is; a newline is

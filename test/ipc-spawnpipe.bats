@@ -344,6 +344,64 @@ print(bad)
 	cut -d' ' -f2 out | sort -n | cmp - in
 }
 
+@test "a line over 64 KiB while another worker writes: cut at each 64 KiB, a newline added" {
+	# Worker 0 writes one 200,000-byte line in four writes; worker 1
+	# writes a line after each of the first three. The reader of our
+	# output paces them through FIFOs (no sleep): worker 1 goes once the
+	# reader has seen another 64 KiB piece, worker 0 once it has seen
+	# worker 1's line. Every piece is 65536 bytes, the last the rest.
+	mkfifo go0 go1
+	cat >worker.py <<'EOF'
+import os
+w = os.environ["IPC_WORKER"]
+go = open("go" + w)
+if w == "0":
+    for n in (65537, 65536, 65536, 3391):
+        if n != 65537:
+            go.readline()
+        os.write(1, b"x" * n + (b"\n" if n == 3391 else b""))
+else:
+    for k in (1, 2, 3):
+        go.readline()
+        os.write(1, b"other %d\n" % k)
+EOF
+	cat >reader.py <<'EOF'
+import os, sys
+go0, go1 = open("go0", "w"), open("go1", "w")
+got = b""
+def until(cond):
+    global got
+    while not cond():
+        b = os.read(0, 1 << 16)
+        if not b:
+            sys.exit("early end of input")
+        got += b
+for k in (1, 2, 3):
+    until(lambda: got.count(b"x") >= 65536 * k)
+    go1.write("\n"); go1.flush()
+    until(lambda: b"other %d\n" % k in got)
+    go0.write("\n"); go0.flush()
+sys.stdout.buffer.write(got + sys.stdin.buffer.read())
+EOF
+	run -0 --separate-stderr timeout 30 bash -c \
+	    'ipc-spawnpipe -j 2 -- python3 worker.py </dev/null | python3 reader.py >out'
+	[ -z "$stderr" ]
+	# Every line is at most 64 KiB; the pieces joined are the line.
+	[ "$(awk 'length($0) > 65536 { bad++ } END { print bad + 0 }' out)" = 0 ]
+	[ "$(grep -v other out | tr -d '\n' | wc -c)" = 200000 ]
+	# Cut exactly at each 64 KiB, a newline added there, nothing else.
+	python3 -c 'import sys; x = b"x" * 65536; sys.stdout.buffer.write(
+	    b"".join(x + b"\nother %d\n" % k for k in (1, 2, 3)) + x[:3392] + b"\n")' >want
+	cmp out want
+	# --tag: each part of the cut line gets the tag again.
+	run -0 --separate-stderr timeout 30 bash -c \
+	    'ipc-spawnpipe -j 2 --tag -- python3 worker.py </dev/null | python3 reader.py >out'
+	[ -z "$stderr" ]
+	python3 -c 'import sys; x = b"0\t" + b"x" * 65536; sys.stdout.buffer.write(
+	    b"".join(x + b"\n1\tother %d\n" % k for k in (1, 2, 3)) + x[:3394] + b"\n")' >want
+	cmp out want
+}
+
 @test "a short input is spread over the ready workers, not all given to one" {
 	seq 40 >in
 	run -0 bash -c 'ipc-spawnpipe -j 4 --tag -- cat <in | cut -f1 | sort -u | wc -l'
