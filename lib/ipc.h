@@ -163,6 +163,7 @@ struct frame_reader {
 	size_t max;   /* largest message accepted */
 	size_t scan;  /* where the search for a terminator resumes */
 	bool eof;
+	char why[96]; /* what frame_next found wrong (frame_strerror) */
 };
 /* MAX bounds one message (0: 1 GiB). */
 void frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
@@ -181,6 +182,11 @@ ssize_t frame_fill(struct frame_reader *r);
 int frame_read(struct frame_reader *r, char **msg, size_t *len);
 /* Bytes buffered but not yet returned as messages. */
 size_t frame_pending(const struct frame_reader *r);
+/* What went wrong when frame_next or frame_read returned -1 with errno E:
+ * for EBADMSG and EMSGSIZE what is wrong with the input ("truncated len32
+ * frame (5 bytes announced, 2 read)", "malformed netstring (...)"), else
+ * strerror(E). */
+const char *frame_strerror(const struct frame_reader *r, int e);
 
 /* Header and trailer of one framed message: writes up to 13 bytes of
  * header into HDR, returns its length; *TRAILER gets the trailer. */

@@ -457,7 +457,27 @@ EOF
 	run -0 bash -c 'printf "3:abc,5:de\nfg,0:," | ipc-spawnpipe --netstring -j 1 --tag -- cat'
 	[ "$output" = "$(printf '5:0\tabc,7:0\tde\nfg,2:0\t,')" ]
 	run -1 --separate-stderr bash -c 'printf "3:ab" | ipc-spawnpipe --netstring -- cat'
-	[[ "$stderr" == *stdin* ]]
+	[ "$stderr" = "ipc-spawnpipe: stdin: truncated netstring (3 bytes announced, 2 read)" ]
+}
+
+@test "malformed or truncated frames: the message says what is wrong" {
+	# stdin: the messages before the bad frame are handled, then exit 1.
+	run -1 --separate-stderr timeout 20 bash -c "printf '\0\0\0\5ab' | ipc-spawnpipe --len32 -- cat"
+	[ -z "$output" ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: truncated len32 frame (5 bytes announced, 2 read)" ]
+	run -1 --separate-stderr timeout 20 bash -c "printf '1:a,x:' | ipc-spawnpipe --netstring -- cat"
+	[ "$output" = "1:a," ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: malformed netstring ('x' where its length should begin)" ]
+	run -1 --separate-stderr timeout 20 bash -c "printf '2:ab;' | ipc-spawnpipe --netstring -- cat"
+	[ -z "$output" ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: malformed netstring (';' after its 2 bytes, not ',')" ]
+	# A worker's output: what came before is printed, the rest dropped.
+	run -1 --separate-stderr timeout 20 bash -c "ipc-spawnpipe --netstring -- printf '2:ok,3:ab' </dev/null"
+	[ "$output" = "2:ok," ]
+	[ "$stderr" = "ipc-spawnpipe: output of worker 0: truncated netstring (3 bytes announced, 2 read)" ]
+	run -1 --separate-stderr timeout 20 bash -c "ipc-spawnpipe --len32 -j 2 -- sh -c '[ \$IPC_WORKER = 1 ] && printf \"\\0\\0\\0\\7abc\"; true' </dev/null"
+	[ -z "$output" ]
+	[ "$stderr" = "ipc-spawnpipe: output of worker 1: truncated len32 frame (7 bytes announced, 3 read)" ]
 }
 
 @test "--len32 pool speaks Python's multiprocessing.connection framing" {

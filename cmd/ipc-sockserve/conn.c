@@ -97,8 +97,9 @@ conn_msgs(struct conn *c)
 		emit(c->prefix, c->prefix ? strlen(c->prefix) : 0, msg, len,
 		    false);
 	if (rc == -1) {
-		warn("%s%sbad message from client", c->prefix ? c->prefix : "",
-		    c->prefix ? " " : "");
+		warnx("%s%sbad message from client: %s",
+		    c->prefix ? c->prefix : "", c->prefix ? " " : "",
+		    frame_strerror(&c->fr, errno));
 		conn_end(c, NULL);
 	} else if (c->fr.eof && frame_pending(&c->fr) == 0)
 		conn_end(c, NULL);
@@ -344,7 +345,7 @@ bcast_read(int64_t now)
 		if (conns != NULL)
 			bcast_msg(msg, len, now);
 	if (rc == -1)
-		err(EXIT_FAIL, "stdin");
+		errx(EXIT_FAIL, "stdin: %s", frame_strerror(&inr, errno));
 	if (inr.eof) {
 		struct conn *c, *next;
 		in_eof = true;
