@@ -119,6 +119,8 @@ single_wake(struct relay_end *a, struct relay_end *b, void *arg)
 			close(s->from);
 		b->in = -1;
 	}
+	if (b->reset)  /* --fd: the child closed it with our input unread */
+		relay_stop(a);
 	if (!sp_kids[0].reaped)
 		return -1;
 	/* Nobody reads stdin any more; its output may still be on its way,
@@ -152,6 +154,10 @@ run_single(char **argv)
 	a.out_is_sock = conn_num >= 0;
 	a.close_out = conn_num < 0;
 	relay_end_init(&b, s.from, STDOUT_FILENO);
+	/* A child that closes its end of a socketpair with input unread
+	 * makes our reads fail with ECONNRESET (after all it wrote): its
+	 * choice, as closing a pipe early is in pipe mode, not an error. */
+	b.reset_eof = conn_num >= 0;
 	/* A signal that came after the hook's look ends relay_run: it is
 	 * forwarded, and the relay goes on. */
 	while (relay_run(&a, &b, 0, false, &hook) < 0)

@@ -1,6 +1,8 @@
 /* Message framing: newline, NUL, netstring and len32 (the wire format of
  * Python's multiprocessing.connection). One reader, one writer. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +59,33 @@ frame_take(struct frame_reader *r, size_t off, size_t len, size_t skip,
 	return 1;
 }
 
-static int
-frame_bad(int e)
+/* Fails with errno E, R's why saying what is wrong with the input. */
+static int __attribute__((format(printf, 3, 4)))
+frame_bad(struct frame_reader *r, int e, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	va_end(ap);
 	errno = e;
 	return -1;
+}
+
+/* A byte of input as a message shows it: 'x', or 0x0a if unprintable. */
+static const char *
+frame_show(unsigned char c, char out[8])
+{
+	snprintf(out, 8, isprint(c) ? "'%c'" : "0x%02x", c);
+	return out;
+}
+
+const char *
+frame_strerror(const struct frame_reader *r, int e)
+{
+	if ((e == EBADMSG || e == EMSGSIZE) && r->why[0] != '\0')
+		return r->why;
+	return strerror(e);
 }
 
 static int
@@ -76,7 +100,9 @@ frame_next_delim(struct frame_reader *r, char **msg, size_t *len)
 		    msg, len);
 	r->scan = r->end;
 	if (r->end - r->start > r->max)
-		return frame_bad(EMSGSIZE);
+		return frame_bad(r, EMSGSIZE, "%s over the limit of %zu bytes",
+		    r->kind == FRAME_NUL ? "message with no NUL" :
+		    "line with no newline", r->max);
 	/* A last line without its terminator is still a message. */
 	if (r->eof && r->end > r->start)
 		return frame_take(r, 0, r->end - r->start, 0, msg, len);
@@ -88,23 +114,40 @@ frame_next_netstring(struct frame_reader *r, char **msg, size_t *len)
 {
 	const char *p = r->buf + r->start;
 	size_t have = r->end - r->start, i = 0, n = 0;
+	char c[8];
 
 	while (i < have && p[i] >= '0' && p[i] <= '9') {
-		if (i >= 19 || (i > 0 && p[0] == '0'))
-			return frame_bad(EBADMSG);
+		if (i > 0 && p[0] == '0')
+			return frame_bad(r, EBADMSG, "malformed netstring "
+			    "(length with a leading zero)");
+		if (i >= 19)
+			return frame_bad(r, EBADMSG, "malformed netstring "
+			    "(length of more than 19 digits)");
 		n = n * 10 + (size_t)(p[i] - '0');
 		i++;
 	}
 	if (i == have)
-		return r->eof && have > 0 ? frame_bad(EBADMSG) : 0;
-	if (i == 0 || p[i] != ':')
-		return frame_bad(EBADMSG);
+		return r->eof && have > 0 ? frame_bad(r, EBADMSG,
+		    "truncated netstring (no ':' after the length)") : 0;
+	if (i == 0)
+		return frame_bad(r, EBADMSG, "malformed netstring "
+		    "(%s where its length should begin)", frame_show(p[i], c));
+	if (p[i] != ':')
+		return frame_bad(r, EBADMSG, "malformed netstring "
+		    "(%s after the length, not ':')", frame_show(p[i], c));
 	if (n > r->max)
-		return frame_bad(EMSGSIZE);
+		return frame_bad(r, EMSGSIZE, "netstring of %zu bytes, over "
+		    "the limit of %zu", n, r->max);
+	if (have < i + 1 + n)
+		return r->eof ? frame_bad(r, EBADMSG, "truncated netstring "
+		    "(%zu bytes announced, %zu read)", n, have - i - 1) : 0;
 	if (have < i + 1 + n + 1)
-		return r->eof ? frame_bad(EBADMSG) : 0;
+		return r->eof ? frame_bad(r, EBADMSG, "truncated netstring "
+		    "(no ',' after its %zu bytes)", n) : 0;
 	if (p[i + 1 + n] != ',')
-		return frame_bad(EBADMSG);
+		return frame_bad(r, EBADMSG, "malformed netstring "
+		    "(%s after its %zu bytes, not ',')",
+		    frame_show(p[i + 1 + n], c), n);
 	return frame_take(r, i + 1, n, 1, msg, len);
 }
 
@@ -126,20 +169,27 @@ frame_next_len32(struct frame_reader *r, char **msg, size_t *len)
 	uint64_t n;
 
 	if (have < 4)
-		return r->eof && have > 0 ? frame_bad(EBADMSG) : 0;
+		return r->eof && have > 0 ? frame_bad(r, EBADMSG,
+		    "truncated len32 frame (header of %zu bytes, not 4)",
+		    have) : 0;
 	n = frame_be(p, 4);
 	if (n == 0xFFFFFFFFu) {
 		/* Python's header for messages over 2 GiB: -1, then 8 bytes. */
 		hdr = 12;
 		if (have < 12)
-			return r->eof ? frame_bad(EBADMSG) : 0;
+			return r->eof ? frame_bad(r, EBADMSG, "truncated len32 "
+			    "frame (long header of %zu bytes, not 12)", have) : 0;
 		n = frame_be(p + 4, 8);
 	} else if (n > 0x7FFFFFFFu)
-		return frame_bad(EBADMSG);
+		return frame_bad(r, EBADMSG, "malformed len32 frame (length "
+		    "0x%08llx is negative)", (unsigned long long)n);
 	if (n > r->max)
-		return frame_bad(EMSGSIZE);
+		return frame_bad(r, EMSGSIZE, "len32 frame of %llu bytes, "
+		    "over the limit of %zu", (unsigned long long)n, r->max);
 	if (have < hdr + n)
-		return r->eof ? frame_bad(EBADMSG) : 0;
+		return r->eof ? frame_bad(r, EBADMSG, "truncated len32 frame "
+		    "(%llu bytes announced, %zu read)", (unsigned long long)n,
+		    have - hdr) : 0;
 	return frame_take(r, hdr, (size_t)n, 0, msg, len);
 }
 

@@ -163,6 +163,7 @@ struct frame_reader {
 	size_t max;   /* largest message accepted */
 	size_t scan;  /* where the search for a terminator resumes */
 	bool eof;
+	char why[96]; /* what frame_next found wrong (frame_strerror) */
 };
 /* MAX bounds one message (0: 1 GiB). */
 void frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
@@ -181,6 +182,11 @@ ssize_t frame_fill(struct frame_reader *r);
 int frame_read(struct frame_reader *r, char **msg, size_t *len);
 /* Bytes buffered but not yet returned as messages. */
 size_t frame_pending(const struct frame_reader *r);
+/* What went wrong when frame_next or frame_read returned -1 with errno E:
+ * for EBADMSG and EMSGSIZE what is wrong with the input ("truncated len32
+ * frame (5 bytes announced, 2 read)", "malformed netstring (...)"), else
+ * strerror(E). */
+const char *frame_strerror(const struct frame_reader *r, int e);
 
 /* Header and trailer of one framed message: writes up to 13 bytes of
  * header into HDR, returns its length; *TRAILER gets the trailer. */
@@ -248,6 +254,10 @@ struct relay_end {
 	uint64_t bytes;     /* bytes copied */
 	int err;            /* errno of a failure, 0 if none */
 	bool read_err;      /* the failure was on IN */
+	bool reset_eof;     /* ECONNRESET on IN ends it as EOF would, no error
+	                     * (a local peer that closed with our bytes unread
+	                     * has everything it wanted) */
+	bool reset;         /* that happened: IN's peer wants nothing more */
 	bool done;
 	/* private */
 	int pipe[2];
@@ -332,7 +342,7 @@ struct merge_src {
 };
 struct merge {
 	int fd;
-	size_t max_piece;  /* a longer unterminated line goes out in pieces */
+	size_t max_piece;  /* a longer line goes out in pieces of this size */
 	uint64_t open_id;  /* source whose unterminated piece ends the output */
 	struct iovec *iov;
 	size_t iov_cap;
@@ -340,9 +350,12 @@ struct merge {
 /* Output FD; MAX_PIECE 0 means 64 KiB. */
 void merge_init(struct merge *m, int fd, size_t max_piece);
 void merge_src_init(struct merge_src *s, const char *prefix);
-/* Data read from S: every whole line now complete (and a piece of an
- * over-long line) is written in one writev, never interleaved with another
- * source's line. Returns 0, or -1 with errno when the output failed. */
+/* Data read from S: every whole line now complete is written in one
+ * writev, never interleaved with another source's line. A line longer than
+ * MAX_PIECE (newline not counted) goes out in pieces of MAX_PIECE bytes as
+ * it comes, the last piece holding the rest; another source's output
+ * between two pieces gets a newline before it. Returns 0, or -1 with errno
+ * when the output failed. */
 int merge_feed(struct merge *m, struct merge_src *s, const void *data,
     size_t len);
 /* S ended: its last unterminated line is written as it is; a newline is

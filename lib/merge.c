@@ -3,8 +3,9 @@
  * source's output while one source's line is half written. The only byte
  * ever added is a newline, where another source's output must follow an
  * unterminated piece (a line longer than max_piece, or a source's last
- * line without a newline). Memory per source stays bounded by max_piece
- * plus one read. */
+ * line without a newline). A line is held until its newline comes, up to
+ * max_piece bytes: a longer one goes out in pieces of max_piece bytes, so
+ * memory per source stays bounded by max_piece. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,18 +128,48 @@ merge_lines(struct merge *m, struct merge_src *s, const char *d, size_t len)
 	return 0;
 }
 
+/* S's line, whose unwritten part is S's held bytes and the next BODY bytes
+ * of *D (none of them a newline): while that is longer than max_piece, its
+ * next max_piece bytes go out as a piece. Every piece is max_piece bytes
+ * exactly, so where another source's output cuts the line (a newline
+ * added), no part of it is longer than max_piece. Advances *D and *LEN
+ * past what went out. Returns 0 or -1. */
+static int
+merge_cut(struct merge *m, struct merge_src *s, const char **d, size_t *len,
+    size_t body)
+{
+	while (s->len + body > m->max_piece) {
+		size_t take = m->max_piece - s->len;
+
+		merge_keep(s, *d, take);
+		if (merge_piece(m, s) == -1)
+			return -1;
+		*d += take;
+		*len -= take;
+		body -= take;
+	}
+	return 0;
+}
+
 int
 merge_feed(struct merge *m, struct merge_src *s, const void *data, size_t len)
 {
 	const char *d = data;
-	const char *nl = len ? memrchr(d, '\n', len) : NULL;
-	size_t whole = nl ? (size_t)(nl - d) + 1 : 0;
+	const char *nl = len ? memchr(d, '\n', len) : NULL;
+	size_t whole;
 
+	if (merge_cut(m, s, &d, &len, nl ? (size_t)(nl - d) : len) == -1)
+		return -1;
+	nl = len ? memrchr(d, '\n', len) : NULL;
+	whole = nl ? (size_t)(nl - d) + 1 : 0;
 	if (whole > 0 && merge_lines(m, s, d, whole) == -1)
 		return -1;
-	merge_keep(s, d + whole, len - whole);
-	if (s->len >= m->max_piece)
-		return merge_piece(m, s);
+	d += whole;
+	len -= whole;
+	/* The unterminated rest: held, or out in pieces if too long. */
+	if (merge_cut(m, s, &d, &len, len) == -1)
+		return -1;
+	merge_keep(s, d, len);
 	return 0;
 }
 

@@ -164,7 +164,12 @@ relay_pull(struct relay_end *e)
 	}
 	if (n == 0)
 		e->eof = true;
-	else if (n == -1 && errno != EAGAIN && errno != EINTR)
+	else if (n == -1 && errno == ECONNRESET && e->reset_eof) {
+		/* What the peer sent before it closed was read first: this
+		 * is its end of output, and it left our last bytes unread. */
+		e->eof = true;
+		e->reset = true;
+	} else if (n == -1 && errno != EAGAIN && errno != EINTR)
 		relay_fail(e, true);
 	return n > 0;
 }

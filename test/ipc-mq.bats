@@ -327,7 +327,7 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$(tr -d ' \n' <out.nul)" = 'a\0\0b\0' ]
 	# A truncated frame is an error, never a message.
 	run -1 --separate-stderr bash -c "printf '5:abc' | ipc-mq send --netstring $q"
-	[[ "$stderr" == *"message 1: malformed or truncated netstring"* ]]
+	[ "$stderr" = "ipc-mq: stdin: message 1: truncated netstring (5 bytes announced, 3 read); 0 sent before it" ]
 	[ "$(curmsgs "$q")" = 0 ]
 }
 

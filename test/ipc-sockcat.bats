@@ -547,10 +547,10 @@ open("done", "w").close(); time.sleep(30)'
 @test "--len32: a truncated frame from the peer or bad stdin framing is an error" {
 	pyserve 'readall(); c.sendall(struct.pack(">i", 10) + b"short"); c.close()'
 	run -1 --separate-stderr ipc-sockcat --len32 -d "$srv_addr"
-	[[ "$stderr" == *"truncated frame (sent 0 bytes, received 9)" ]]
+	[[ "$stderr" == *": truncated len32 frame (10 bytes announced, 5 read) (sent 0 bytes, received 9)" ]]
 	pyserve 'readall(); c.close()'
 	run -1 --separate-stderr ipc-sockcat --len32 --netstring "$srv_addr" < <(printf '5:abc,')
-	[ "$stderr" = "ipc-sockcat: stdin: malformed or truncated message" ]
+	[ "$stderr" = "ipc-sockcat: stdin: truncated netstring (5 bytes announced, 4 read)" ]
 }
 
 @test "stdout a blocking socket that is not read: stdin still flows (proxy use)" {

@@ -208,7 +208,7 @@ s.sendall(sys.stdin.buffer.read()); assert s.recv(10) == b''" "$(port_of "$1")"
 	wait_exit "$srv_pid" 5
 	[ "$status" -eq 1 ]
 	[ "$(cat "$srv_out")" = "5:whole," ]
-	grep -Eq '^ipc-sockserve: 127\.0\.0\.1:[0-9]+: unfinished netstring message dropped$' "$srv_err"
+	grep -Eqx 'ipc-sockserve: 127\.0\.0\.1:[0-9]+: truncated netstring \(7 bytes announced, 3 read\), dropped' "$srv_err"
 }
 
 # ---- Unix sockets ----
@@ -545,7 +545,7 @@ c = Client('l.sock'); c.send_bytes(b'a,b'); c.close()"
 	# the one connection's data was not delivered: -1 says so
 	[ "$status" -eq 1 ]
 	[ ! -s "$srv_out" ]
-	grep -Eq '^ipc-sockserve: 127\.0\.0\.1:[0-9]+: bad len32 message: ' "$srv_err"
+	grep -Eqx 'ipc-sockserve: 127\.0\.0\.1:[0-9]+: truncated len32 frame \(9 bytes announced, 3 read\)' "$srv_err"
 }
 
 @test "-0: NUL-terminated messages are printed whole" {

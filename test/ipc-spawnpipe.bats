@@ -276,6 +276,21 @@ f.write(data.upper())
 	[[ "$stderr" == *"cannot run 'true'"* ]]
 }
 
+@test "--fd: a child that exits without reading all its input: its status, no error" {
+	# Closing the socket with our input unread makes the kernel report
+	# ECONNRESET to our reads: the child's choice, as in pipe mode.
+	run -0 --separate-stderr timeout 20 bash -c 'seq 100000 | ipc-spawnpipe --fd 5 -- sh -c "head -n1 <&5"'
+	[ "$output" = 1 ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr timeout 20 bash -c 'echo hi | ipc-spawnpipe --fd 5 -- sh -c "echo reply >&5"'
+	[ "$output" = reply ]
+	[ -z "$stderr" ]
+	# All it wrote before it closed comes first; its status is passed on.
+	run -3 --separate-stderr timeout 20 bash -c 'seq 100000 | ipc-spawnpipe --fd 5 -- sh -c "head -c 5 <&5 >/dev/null; seq 200000 >&5; exit 3" >out'
+	[ -z "$stderr" ]
+	seq 200000 | cmp - out
+}
+
 @test "usage errors: no COMMAND, bad -j, --fd with -j" {
 	run -2 ipc-spawnpipe
 	run -2 ipc-spawnpipe -j 0 -- cat
@@ -327,6 +342,64 @@ print(bad)
 '
 	[ "$output" = 0 ]
 	cut -d' ' -f2 out | sort -n | cmp - in
+}
+
+@test "a line over 64 KiB while another worker writes: cut at each 64 KiB, a newline added" {
+	# Worker 0 writes one 200,000-byte line in four writes; worker 1
+	# writes a line after each of the first three. The reader of our
+	# output paces them through FIFOs (no sleep): worker 1 goes once the
+	# reader has seen another 64 KiB piece, worker 0 once it has seen
+	# worker 1's line. Every piece is 65536 bytes, the last the rest.
+	mkfifo go0 go1
+	cat >worker.py <<'EOF'
+import os
+w = os.environ["IPC_WORKER"]
+go = open("go" + w)
+if w == "0":
+    for n in (65537, 65536, 65536, 3391):
+        if n != 65537:
+            go.readline()
+        os.write(1, b"x" * n + (b"\n" if n == 3391 else b""))
+else:
+    for k in (1, 2, 3):
+        go.readline()
+        os.write(1, b"other %d\n" % k)
+EOF
+	cat >reader.py <<'EOF'
+import os, sys
+go0, go1 = open("go0", "w"), open("go1", "w")
+got = b""
+def until(cond):
+    global got
+    while not cond():
+        b = os.read(0, 1 << 16)
+        if not b:
+            sys.exit("early end of input")
+        got += b
+for k in (1, 2, 3):
+    until(lambda: got.count(b"x") >= 65536 * k)
+    go1.write("\n"); go1.flush()
+    until(lambda: b"other %d\n" % k in got)
+    go0.write("\n"); go0.flush()
+sys.stdout.buffer.write(got + sys.stdin.buffer.read())
+EOF
+	run -0 --separate-stderr timeout 30 bash -c \
+	    'ipc-spawnpipe -j 2 -- python3 worker.py </dev/null | python3 reader.py >out'
+	[ -z "$stderr" ]
+	# Every line is at most 64 KiB; the pieces joined are the line.
+	[ "$(awk 'length($0) > 65536 { bad++ } END { print bad + 0 }' out)" = 0 ]
+	[ "$(grep -v other out | tr -d '\n' | wc -c)" = 200000 ]
+	# Cut exactly at each 64 KiB, a newline added there, nothing else.
+	python3 -c 'import sys; x = b"x" * 65536; sys.stdout.buffer.write(
+	    b"".join(x + b"\nother %d\n" % k for k in (1, 2, 3)) + x[:3392] + b"\n")' >want
+	cmp out want
+	# --tag: each part of the cut line gets the tag again.
+	run -0 --separate-stderr timeout 30 bash -c \
+	    'ipc-spawnpipe -j 2 --tag -- python3 worker.py </dev/null | python3 reader.py >out'
+	[ -z "$stderr" ]
+	python3 -c 'import sys; x = b"0\t" + b"x" * 65536; sys.stdout.buffer.write(
+	    b"".join(x + b"\n1\tother %d\n" % k for k in (1, 2, 3)) + x[:3394] + b"\n")' >want
+	cmp out want
 }
 
 @test "a short input is spread over the ready workers, not all given to one" {
@@ -384,7 +457,27 @@ print(bad)
 	run -0 bash -c 'printf "3:abc,5:de\nfg,0:," | ipc-spawnpipe --netstring -j 1 --tag -- cat'
 	[ "$output" = "$(printf '5:0\tabc,7:0\tde\nfg,2:0\t,')" ]
 	run -1 --separate-stderr bash -c 'printf "3:ab" | ipc-spawnpipe --netstring -- cat'
-	[[ "$stderr" == *stdin* ]]
+	[ "$stderr" = "ipc-spawnpipe: stdin: truncated netstring (3 bytes announced, 2 read)" ]
+}
+
+@test "malformed or truncated frames: the message says what is wrong" {
+	# stdin: the messages before the bad frame are handled, then exit 1.
+	run -1 --separate-stderr timeout 20 bash -c "printf '\0\0\0\5ab' | ipc-spawnpipe --len32 -- cat"
+	[ -z "$output" ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: truncated len32 frame (5 bytes announced, 2 read)" ]
+	run -1 --separate-stderr timeout 20 bash -c "printf '1:a,x:' | ipc-spawnpipe --netstring -- cat"
+	[ "$output" = "1:a," ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: malformed netstring ('x' where its length should begin)" ]
+	run -1 --separate-stderr timeout 20 bash -c "printf '2:ab;' | ipc-spawnpipe --netstring -- cat"
+	[ -z "$output" ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: malformed netstring (';' after its 2 bytes, not ',')" ]
+	# A worker's output: what came before is printed, the rest dropped.
+	run -1 --separate-stderr timeout 20 bash -c "ipc-spawnpipe --netstring -- printf '2:ok,3:ab' </dev/null"
+	[ "$output" = "2:ok," ]
+	[ "$stderr" = "ipc-spawnpipe: output of worker 0: truncated netstring (3 bytes announced, 2 read)" ]
+	run -1 --separate-stderr timeout 20 bash -c "ipc-spawnpipe --len32 -j 2 -- sh -c '[ \$IPC_WORKER = 1 ] && printf \"\\0\\0\\0\\7abc\"; true' </dev/null"
+	[ -z "$output" ]
+	[ "$stderr" = "ipc-spawnpipe: output of worker 1: truncated len32 frame (7 bytes announced, 3 read)" ]
 }
 
 @test "--len32 pool speaks Python's multiprocessing.connection framing" {

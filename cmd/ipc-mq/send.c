@@ -73,17 +73,6 @@ send_one(struct sender *s, const char *msg, size_t len)
 	s->n = no;
 }
 
-static const char *
-frame_name(enum frame_kind k)
-{
-	switch (k) {
-	case FRAME_NETSTRING: return "netstring";
-	case FRAME_LEN32: return "len32 frame";
-	case FRAME_NUL: return "NUL-terminated message";
-	default: return "line";
-	}
-}
-
 static void
 send_stdin(struct sender *s, enum frame_kind kind)
 {
@@ -102,8 +91,8 @@ send_stdin(struct sender *s, enum frame_kind kind)
 		    "queue's msgsize of %ld bytes (%lu sent before it)", s->name,
 		    s->n + 1, max, s->msgsize, s->n);
 	if (rc == -1 && errno == EBADMSG)
-		errx(EXIT_FAIL, "stdin: message %lu: malformed or truncated %s "
-		    "(%lu sent before it)", s->n + 1, frame_name(kind), s->n);
+		errx(EXIT_FAIL, "stdin: message %lu: %s; %lu sent before it",
+		    s->n + 1, frame_strerror(&r, EBADMSG), s->n);
 	if (rc == -1)
 		err(EXIT_FAIL, "stdin");
 	frame_reader_free(&r);

@@ -51,11 +51,9 @@ print_msg(const char *msg, size_t len)
 }
 
 static noreturn void
-fail_frame(const char *where, int e)
+fail_frame(const char *where, const struct frame_reader *r, int e)
 {
-	if (e == EMSGSIZE)
-		errx(EXIT_FAIL, "%s: message too large", where);
-	errx(EXIT_FAIL, "%s: malformed or truncated message", where);
+	errx(EXIT_FAIL, "%s: %s", where, frame_strerror(r, e));
 }
 
 /* A send buffer for --len32: frames wait here until the socket takes them,
@@ -125,7 +123,7 @@ stdin_pull(struct frame_reader *in, struct sendbuf *sb, int udp_fd)
 			udp_send(udp_fd, msg, len);
 	}
 	if (rc == -1)
-		fail_frame("stdin", errno);
+		fail_frame("stdin", in, errno);
 	return in->eof;
 }
 
@@ -145,8 +143,7 @@ len32_push(struct frame_reader *sr)
 	while ((rc = frame_next(sr, &msg, &len)) == 1)
 		print_msg(msg, len);
 	if (rc == -1)
-		fail_counts(0, errno == EMSGSIZE ? "frame too large" :
-		    "truncated frame");
+		fail_counts(0, frame_strerror(sr, errno));
 	return sr->eof;
 }
 

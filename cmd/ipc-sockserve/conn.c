@@ -86,17 +86,6 @@ conn_name(const struct conn *c, char *buf, size_t size)
 	return buf;
 }
 
-static const char *
-kind_name(enum frame_kind kind)
-{
-	switch (kind) {
-	case FRAME_NUL: return "NUL-terminated";
-	case FRAME_NETSTRING: return "netstring";
-	case FRAME_LEN32: return "len32";
-	default: return "line";
-	}
-}
-
 /* Prints the whole messages C has buffered. Returns -1 (errno set) on a
  * malformed message, 1 once the last one is out after the client's end,
  * 0 while more may come. */
@@ -126,8 +115,8 @@ conn_end(struct conn *c, int status, const char *why)
 	if (msgmode && !c->fr.eof) {
 		c->fr.eof = true;
 		if (conn_msgs(c) == -1) {
-			warnx("%s: unfinished %s message dropped", conn_name(c,
-			    name, sizeof name), kind_name(c->fr.kind));
+			warnx("%s: %s, dropped", conn_name(c, name, sizeof name),
+			    frame_strerror(&c->fr, errno));
 			status = EXIT_FAIL;
 		}
 	}
@@ -147,8 +136,8 @@ conn_msgs_end(struct conn *c)
 	int rc = conn_msgs(c);
 
 	if (rc == -1) {
-		warn("%s: bad %s message", conn_name(c, name, sizeof name),
-		    kind_name(c->fr.kind));
+		warnx("%s: %s", conn_name(c, name, sizeof name),
+		    frame_strerror(&c->fr, errno));
 		c->fr.eof = true;
 		conn_end(c, EXIT_FAIL, NULL);
 	} else if (rc == 1)
@@ -394,7 +383,7 @@ bcast_read(int64_t now)
 		if (conns != NULL)
 			bcast_msg(msg, len, now);
 	if (rc == -1)
-		err(EXIT_FAIL, "stdin");
+		errx(EXIT_FAIL, "stdin: %s", frame_strerror(&inr, errno));
 	if (inr.eof) {
 		struct conn *c, *next;
 		in_eof = true;

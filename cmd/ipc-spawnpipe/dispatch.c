@@ -216,7 +216,7 @@ worker_feed(int w)
 			msgs++;
 		}
 		if (msgs == 0 && rc == -1) {
-			warn("stdin");
+			warnx("stdin: %s", frame_strerror(&pool_in, errno));
 			pool_in_failed = true;
 		}
 		if (msgs == 0) {

@@ -37,7 +37,8 @@ worker_frames(int w)
 		if (frame_put(&ob, sp_kind, k->prefix, pl, m, ml) == -1)
 			return -1;
 	if (rc == -1 && errno != EAGAIN) {
-		warn("output of worker %d", w);
+		warnx("output of worker %d: %s", w,
+		    frame_strerror(&k->fo, errno));
 		k->fo.start = k->fo.end;  /* drop the malformed rest */
 		if (sp_first_fail == 0)
 			sp_first_fail = EXIT_FAIL;
