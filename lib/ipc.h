@@ -238,6 +238,10 @@ int spawn_start(struct spawn *sp, char *const argv[], char *const env[],
     int *status);
 /* Exit status of a wait status as the shell shows it (128+N for signal N). */
 int spawn_status(int wstatus);
+/* Exit status for a command that exec failed to run with errno E, as the
+ * shell gives it: 127 when it is not there (ENOENT), else 126 (it is
+ * there but cannot run: EACCES, a directory, ...). */
+int spawn_exec_status(int e);
 
 /* ---- relay.c: a two-way relay with half-close ---- */
 

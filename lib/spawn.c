@@ -118,9 +118,15 @@ spawn_start(struct spawn *sp, char *const argv[], char *const env[],
 	while (waitpid(sp->pid, NULL, 0) == -1 && errno == EINTR)
 		;
 	sp->pid = -1;
-	*status = e == ENOENT ? 127 : 126;
+	*status = spawn_exec_status(e);
 	errno = e;
 	return -1;
+}
+
+int
+spawn_exec_status(int e)
+{
+	return e == ENOENT ? 127 : 126;
 }
 
 int

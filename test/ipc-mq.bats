@@ -463,6 +463,20 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$(curmsgs "$q")" = 1 ]
 }
 
+@test "recv -- COMMAND: a file without execute permission is 126, no message taken" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" keep
+	printf '#!/bin/sh\ncat\n' >noexec.sh
+	chmod 644 noexec.sh
+	run -126 --separate-stderr timeout 10 ipc-mq recv "$q" -- ./noexec.sh
+	[ "$stderr" = "ipc-mq: ./noexec.sh: Permission denied" ]
+	[ -z "$output" ]
+	[ "$(curmsgs "$q")" = 1 ]
+	run -0 timeout 10 ipc-mq recv "$q"
+	[ "$output" = keep ]
+}
+
 @test "python peer: ctypes mq_send to ipc-mq recv, ipc-mq send to ctypes mq_receive" {
 	q=$(newq)
 	ipc-mq create -S 64 "$q"

@@ -301,7 +301,7 @@ cmd_findable(const char *cmd)
 	if (strchr(cmd, '/') != NULL) {
 		if (access(cmd, X_OK) == 0)
 			return;
-		err(127, "%s", cmd);
+		err(spawn_exec_status(errno), "%s", cmd);
 	}
 	if (path == NULL)
 		path = "/usr/local/bin:/bin:/usr/bin";
