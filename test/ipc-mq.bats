@@ -477,6 +477,29 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$output" = keep ]
 }
 
+@test "recv -- COMMAND: a directory is 126, on PATH passed over as execvp does, no message taken" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" a b c
+	mkdir -p dir a/tool b
+	run -126 --separate-stderr timeout 10 ipc-mq recv "$q" -- ./dir
+	[ "$stderr" = "ipc-mq: ./dir: Is a directory" ]
+	run -126 --separate-stderr env PATH="$PWD/a:$PATH" timeout 10 ipc-mq recv "$q" -- tool
+	[ "$stderr" = "ipc-mq: $PWD/a/tool: Is a directory" ]
+	# Found only without execute permission: 126 too, as from execvp.
+	printf '#!/bin/sh\ncat\n' >b/tool
+	run -126 --separate-stderr env PATH="$PWD/b:$PATH" timeout 10 ipc-mq recv "$q" -- tool
+	[ "$stderr" = "ipc-mq: $PWD/b/tool: Permission denied" ]
+	[ -z "$output" ]
+	[ "$(curmsgs "$q")" = 3 ]
+	# A runnable one later on PATH is the one run.
+	chmod 755 b/tool
+	run -0 --separate-stderr env PATH="$PWD/a:$PWD/b:$PATH" timeout 10 ipc-mq recv "$q" -- tool
+	[ "$output" = a ]
+	[ -z "$stderr" ]
+	[ "$(curmsgs "$q")" = 2 ]
+}
+
 @test "python peer: ctypes mq_send to ipc-mq recv, ipc-mq send to ctypes mq_receive" {
 	q=$(newq)
 	ipc-mq create -S 64 "$q"

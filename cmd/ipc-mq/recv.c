@@ -291,28 +291,64 @@ rx_loop(struct receiver *r, long long count, bool all)
 	rx_flush(r);
 }
 
-/* COMMAND must be found before any message is taken for it. */
+/* 0 if PATH is a regular file we may execute, else the errno execve(2)
+ * would fail with (EISDIR for a directory: clearer than its EACCES). */
+static int
+cmd_runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return errno;
+	if (S_ISDIR(st.st_mode))
+		return EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	/* AT_EACCESS: execve goes by the effective ids, so does this. */
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == -1)
+		return errno;
+	return 0;
+}
+
+/* COMMAND must resolve before any message is taken for it, much as
+ * execvp(3) resolves it: a name with a slash is that file; another is
+ * searched for on PATH, passing over what cannot run (a directory, a
+ * file without execute permission), which is reported (126) only if
+ * nothing runnable is found (else 127). Exits unless a regular
+ * executable file is found. */
 static void
 cmd_findable(const char *cmd)
 {
 	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], bad[PATH_MAX], dflt[64];
+	int e, bad_e = 0;
 
 	if (strchr(cmd, '/') != NULL) {
-		if (access(cmd, X_OK) == 0)
-			return;
-		err(spawn_exec_status(errno), "%s", cmd);
+		if ((e = cmd_runnable(cmd)) != 0)
+			errc(spawn_exec_status(e), e, "%s", cmd);
+		return;
 	}
-	if (path == NULL)
-		path = "/usr/local/bin:/bin:/usr/bin";
-	while (*path) {
+	/* Without PATH, glibc's execvp searches confstr's _CS_PATH. */
+	if (path == NULL) {
+		size_t n = confstr(_CS_PATH, dflt, sizeof dflt);
+		path = n > 0 && n <= sizeof dflt ? dflt : "/bin:/usr/bin";
+	}
+	while (*cmd != '\0' && *path != '\0') {
 		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof buf, "%.*s%s%s", (int)n, path, n ? "/" : "",
-		    cmd);
-		if (access(buf, X_OK) == 0)
-			return;
+		int len = snprintf(buf, sizeof buf, "%.*s%s%s", (int)n, path,
+		    n ? "/" : "", cmd);
 		path += n + (path[n] == ':');
+		e = len >= 0 && (size_t)len < sizeof buf ? cmd_runnable(buf) :
+		    ENAMETOOLONG;
+		if (e == 0)
+			return;
+		if (e != ENOENT && e != ENOTDIR && bad_e == 0) {
+			bad_e = e;
+			snprintf(bad, sizeof bad, "%s", buf);
+		}
 	}
+	if (bad_e != 0)
+		errc(126, bad_e, "%s", bad);
 	errx(127, "%s: command not found", cmd);
 }
 
