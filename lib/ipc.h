@@ -232,8 +232,9 @@ struct spawn {
  * on 0/1 (and EXTRA_NUM), SIGPIPE default, empty mask, no other fds of ours
  * (ours are close-on-exec), ENV pairs "K=V" or "K" (unset) applied first.
  * Exec failure reaches us through a close-on-exec pipe: returns -1 with
- * errno the child's, and *STATUS set to 127 (not found) or 126. Returns 0
- * with SP->pid set on success. */
+ * errno the child's, and *STATUS set to 127 (not found) or 126; a child
+ * that could not be started at all (pipe, fork) returns -1 with *STATUS
+ * EXIT_FAIL. Returns 0 with SP->pid set on success. */
 int spawn_start(struct spawn *sp, char *const argv[], char *const env[],
     int *status);
 /* Exit status of a wait status as the shell shows it (128+N for signal N). */
