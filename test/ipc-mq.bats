@@ -500,6 +500,46 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$(curmsgs "$q")" = 2 ]
 }
 
+@test "recv -- COMMAND: a run that cannot start puts its message back, at the end of its priority" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send -p 1 "$q" first
+	ipc-mq send "$q" b c
+	printf '#!/nonexistent/interp\n' >bad.sh
+	chmod 755 bad.sh
+	run -127 --separate-stderr timeout 10 ipc-mq recv "$q" -- ./bad.sh
+	[ "$stderr" = "ipc-mq: /$q: message 1 was not delivered and was put back on the queue: ./bad.sh: No such file or directory" ]
+	[ -z "$output" ]
+	[ "$(curmsgs "$q")" = 3 ]
+	# Runs that started keep their messages: flip.sh takes message 1 and
+	# puts bad.sh in its own place, so message 2 is put back, behind c.
+	printf '#!/bin/sh\ncat >>got\nmv bad.sh flip.sh\n' >flip.sh
+	chmod 755 flip.sh
+	run -127 --separate-stderr timeout 10 ipc-mq recv -n 3 "$q" -- ./flip.sh
+	[ "$stderr" = "ipc-mq: /$q: message 2 was not delivered and was put back on the queue: ./flip.sh: No such file or directory" ]
+	[ "$(cat got)" = first ]
+	run -0 timeout 10 ipc-mq recv -a -P "$q"
+	[ "$output" = $'0\tc\n0\tb' ]
+}
+
+@test "recv -- COMMAND: a message that cannot be put back is reported lost" {
+	skip_unless_root
+	q=$(newq)
+	ipc-mq create --mode 0644 "$q"   # nobody may take messages, not send
+	ipc-mq send "$q" a b
+	# nobody's working directory: it cannot reach BATS_TEST_TMPDIR itself.
+	mkdir pub
+	chmod 711 pub
+	printf '#!/nonexistent/interp\n' >pub/bad.sh
+	chmod 755 pub/bad.sh
+	recv_in_pub() { cd pub && as_nobody timeout 10 ipc-mq recv "$q" -- ./bad.sh; }
+	run -127 --separate-stderr recv_in_pub
+	[ "$stderr" = "ipc-mq: /$q: message 1 was taken from the queue but not delivered: ./bad.sh: No such file or directory; putting it back failed: Permission denied" ]
+	[ "$(curmsgs "$q")" = 1 ]
+	run -0 timeout 10 ipc-mq recv "$q"
+	[ "$output" = b ]
+}
+
 @test "python peer: ctypes mq_send to ipc-mq recv, ipc-mq send to ctypes mq_receive" {
 	q=$(newq)
 	ipc-mq create -S 64 "$q"
