@@ -64,6 +64,14 @@ frame_bad(int e)
 	return -1;
 }
 
+/* A message of N bytes, over R->max, as its header says. */
+static int
+frame_too_long(struct frame_reader *r, uint64_t n)
+{
+	r->over = n;
+	return frame_bad(EMSGSIZE);
+}
+
 static int
 frame_next_delim(struct frame_reader *r, char **msg, size_t *len)
 {
@@ -100,7 +108,7 @@ frame_next_netstring(struct frame_reader *r, char **msg, size_t *len)
 	if (i == 0 || p[i] != ':')
 		return frame_bad(EBADMSG);
 	if (n > r->max)
-		return frame_bad(EMSGSIZE);
+		return frame_too_long(r, n);
 	if (have < i + 1 + n + 1)
 		return r->eof ? frame_bad(EBADMSG) : 0;
 	if (p[i + 1 + n] != ',')
@@ -137,7 +145,7 @@ frame_next_len32(struct frame_reader *r, char **msg, size_t *len)
 	} else if (n > 0x7FFFFFFFu)
 		return frame_bad(EBADMSG);
 	if (n > r->max)
-		return frame_bad(EMSGSIZE);
+		return frame_too_long(r, n);
 	if (have < hdr + n)
 		return r->eof ? frame_bad(EBADMSG) : 0;
 	return frame_take(r, hdr, (size_t)n, 0, msg, len);

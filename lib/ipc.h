@@ -163,6 +163,8 @@ struct frame_reader {
 	size_t max;   /* largest message accepted */
 	size_t scan;  /* where the search for a terminator resumes */
 	bool eof;
+	uint64_t over;  /* after EMSGSIZE: the length a netstring or len32
+	                 * header gave, 0 for a line or NUL message */
 };
 /* MAX bounds one message (0: 1 GiB). */
 void frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
@@ -171,7 +173,8 @@ void frame_reader_free(struct frame_reader *r);
 /* Takes the next whole message already buffered. Returns 1 and sets
  * MSG/LEN (valid until the next call), 0 when more input is needed (or at
  * EOF with nothing left), -1 with errno EBADMSG for a malformed or
- * truncated frame, EMSGSIZE for one over MAX. */
+ * truncated frame, EMSGSIZE for one over MAX (R->over: its size, where a
+ * header gave it). */
 int frame_next(struct frame_reader *r, char **msg, size_t *len);
 /* One read(2) into the buffer. Returns bytes read, 0 at EOF, -1 (errno,
  * EAGAIN included). */

@@ -344,6 +344,23 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$output" = 0000000000000007 ]
 }
 
+@test "send: a netstring or len32 frame over the limit is named by the size its header gives" {
+	q=$(newq)
+	ipc-mq create -S 16 "$q"
+	# Python's header for messages over 2 GiB: 0xFFFFFFFF, then 8 bytes.
+	run -1 --separate-stderr timeout 10 bash -c "printf '\0\0\0\2ok\377\377\377\377\0\0\0\1\0\0\0\0' | ipc-mq send --len32 $q"
+	[ "$stderr" = "ipc-mq: /$q: message 2 is 4294967296 bytes, over the queue's msgsize of 16 bytes (1 sent before it)" ]
+	run -1 --separate-stderr timeout 10 bash -c "printf '\0\040\0\0' | ipc-mq send --len32 $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 2097152 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	run -1 --separate-stderr timeout 10 bash -c "printf '5000000:x' | ipc-mq send --netstring $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 5000000 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	# A line has no header: its size is known only to be over the limit.
+	run -1 --separate-stderr timeout 10 bash -c "head -c 2000000 /dev/zero | ipc-mq send $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is over 1048576 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	run -0 timeout 10 ipc-mq recv -a "$q"
+	[ "$output" = ok ]
+}
+
 @test "send: -c creates a missing queue, without it the error says so" {
 	q=$(newq)
 	run -1 --separate-stderr ipc-mq send "$q" x

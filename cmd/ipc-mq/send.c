@@ -2,6 +2,7 @@
  * stdin, each sent whole, waiting (-t bounded) while the queue is full. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -84,6 +85,23 @@ frame_name(enum frame_kind k)
 	}
 }
 
+/* A framed message on stdin is over MAX bytes (frame_read's EMSGSIZE):
+ * named by the size its header gave, else as over MAX. */
+static noreturn void
+send_too_long(const struct sender *s, const struct frame_reader *r,
+    size_t max)
+{
+	char size[32];
+
+	if (r->over > 0)
+		snprintf(size, sizeof size, "%" PRIu64, r->over);
+	else
+		snprintf(size, sizeof size, "over %zu", max);
+	errx(EXIT_FAIL, "%s: message %lu is %s bytes, over the queue's msgsize "
+	    "of %ld bytes (%lu sent before it)", s->name, s->n + 1, size,
+	    s->msgsize, s->n);
+}
+
 static void
 send_stdin(struct sender *s, enum frame_kind kind)
 {
@@ -98,9 +116,7 @@ send_stdin(struct sender *s, enum frame_kind kind)
 	while ((rc = frame_read(&r, &msg, &len)) == 1)
 		send_one(s, msg, len);
 	if (rc == -1 && errno == EMSGSIZE)
-		errx(EXIT_FAIL, "%s: message %lu is over %zu bytes, over the "
-		    "queue's msgsize of %ld bytes (%lu sent before it)", s->name,
-		    s->n + 1, max, s->msgsize, s->n);
+		send_too_long(s, &r, max);
 	if (rc == -1 && errno == EBADMSG)
 		errx(EXIT_FAIL, "stdin: message %lu: malformed or truncated %s "
 		    "(%lu sent before it)", s->n + 1, frame_name(kind), s->n);
