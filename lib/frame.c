@@ -135,9 +135,11 @@ frame_next_netstring(struct frame_reader *r, char **msg, size_t *len)
 	if (p[i] != ':')
 		return frame_bad(r, EBADMSG, "malformed netstring "
 		    "(%s after the length, not ':')", frame_show(p[i], c));
-	if (n > r->max)
+	if (n > r->max) {
+		r->over = n;
 		return frame_bad(r, EMSGSIZE, "netstring of %zu bytes, over "
 		    "the limit of %zu", n, r->max);
+	}
 	if (have < i + 1 + n)
 		return r->eof ? frame_bad(r, EBADMSG, "truncated netstring "
 		    "(%zu bytes announced, %zu read)", n, have - i - 1) : 0;
@@ -183,9 +185,11 @@ frame_next_len32(struct frame_reader *r, char **msg, size_t *len)
 	} else if (n > 0x7FFFFFFFu)
 		return frame_bad(r, EBADMSG, "malformed len32 frame (length "
 		    "0x%08llx is negative)", (unsigned long long)n);
-	if (n > r->max)
+	if (n > r->max) {
+		r->over = n;
 		return frame_bad(r, EMSGSIZE, "len32 frame of %llu bytes, "
 		    "over the limit of %zu", (unsigned long long)n, r->max);
+	}
 	if (have < hdr + n)
 		return r->eof ? frame_bad(r, EBADMSG, "truncated len32 frame "
 		    "(%llu bytes announced, %zu read)", (unsigned long long)n,

@@ -164,6 +164,8 @@ struct frame_reader {
 	size_t scan;  /* where the search for a terminator resumes */
 	bool eof;
 	char why[96]; /* what frame_next found wrong (frame_strerror) */
+	uint64_t over;  /* after EMSGSIZE: the length a netstring or len32
+	                 * header gave, 0 for a line or NUL message */
 };
 /* MAX bounds one message (0: 1 GiB). */
 void frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
@@ -172,7 +174,8 @@ void frame_reader_free(struct frame_reader *r);
 /* Takes the next whole message already buffered. Returns 1 and sets
  * MSG/LEN (valid until the next call), 0 when more input is needed (or at
  * EOF with nothing left), -1 with errno EBADMSG for a malformed or
- * truncated frame, EMSGSIZE for one over MAX. */
+ * truncated frame, EMSGSIZE for one over MAX (R->over: its size, where a
+ * header gave it). */
 int frame_next(struct frame_reader *r, char **msg, size_t *len);
 /* One read(2) into the buffer. Returns bytes read, 0 at EOF, -1 (errno,
  * EAGAIN included). */
@@ -238,12 +241,17 @@ struct spawn {
  * on 0/1 (and EXTRA_NUM), SIGPIPE default, empty mask, no other fds of ours
  * (ours are close-on-exec), ENV pairs "K=V" or "K" (unset) applied first.
  * Exec failure reaches us through a close-on-exec pipe: returns -1 with
- * errno the child's, and *STATUS set to 127 (not found) or 126. Returns 0
- * with SP->pid set on success. */
+ * errno the child's, and *STATUS set to 127 (not found) or 126; a child
+ * that could not be started at all (pipe, fork) returns -1 with *STATUS
+ * EXIT_FAIL. Returns 0 with SP->pid set on success. */
 int spawn_start(struct spawn *sp, char *const argv[], char *const env[],
     int *status);
 /* Exit status of a wait status as the shell shows it (128+N for signal N). */
 int spawn_status(int wstatus);
+/* Exit status for a command that exec failed to run with errno E, as the
+ * shell gives it: 127 when it is not there (ENOENT), else 126 (it is
+ * there but cannot run: EACCES, a directory, ...). */
+int spawn_exec_status(int e);
 
 /* ---- relay.c: a two-way relay with half-close ---- */
 

@@ -95,6 +95,7 @@ spawn_start(struct spawn *sp, char *const argv[], char *const env[],
 	pid_t parent = getpid();
 	ssize_t n;
 
+	*status = EXIT_FAIL;  /* until exec's own failure says otherwise */
 	if (pipe2(ep, O_CLOEXEC) == -1)
 		return -1;
 	sp->pid = fork();
@@ -103,7 +104,6 @@ spawn_start(struct spawn *sp, char *const argv[], char *const env[],
 		close(ep[0]);
 		close(ep[1]);
 		errno = e;
-		*status = EXIT_FAIL;
 		return -1;
 	}
 	if (sp->pid == 0)
@@ -118,9 +118,15 @@ spawn_start(struct spawn *sp, char *const argv[], char *const env[],
 	while (waitpid(sp->pid, NULL, 0) == -1 && errno == EINTR)
 		;
 	sp->pid = -1;
-	*status = e == ENOENT ? 127 : 126;
+	*status = spawn_exec_status(e);
 	errno = e;
 	return -1;
+}
+
+int
+spawn_exec_status(int e)
+{
+	return e == ENOENT ? 127 : 126;
 }
 
 int

@@ -347,6 +347,23 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$output" = 0000000000000007 ]
 }
 
+@test "send: a netstring or len32 frame over the limit is named by the size its header gives" {
+	q=$(newq)
+	ipc-mq create -S 16 "$q"
+	# Python's header for messages over 2 GiB: 0xFFFFFFFF, then 8 bytes.
+	run -1 --separate-stderr timeout 10 bash -c "printf '\0\0\0\2ok\377\377\377\377\0\0\0\1\0\0\0\0' | ipc-mq send --len32 $q"
+	[ "$stderr" = "ipc-mq: /$q: message 2 is 4294967296 bytes, over the queue's msgsize of 16 bytes (1 sent before it)" ]
+	run -1 --separate-stderr timeout 10 bash -c "printf '\0\040\0\0' | ipc-mq send --len32 $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 2097152 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	run -1 --separate-stderr timeout 10 bash -c "printf '5000000:x' | ipc-mq send --netstring $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 5000000 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	# A line has no header: its size is known only to be over the limit.
+	run -1 --separate-stderr timeout 10 bash -c "head -c 2000000 /dev/zero | ipc-mq send $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is over 1048576 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	run -0 timeout 10 ipc-mq recv -a "$q"
+	[ "$output" = ok ]
+}
+
 @test "send: -c creates a missing queue, without it the error says so" {
 	q=$(newq)
 	run -1 --separate-stderr ipc-mq send "$q" x
@@ -464,6 +481,83 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	run -127 --separate-stderr ipc-mq recv "$q" -- no-such-command-here
 	[[ "$stderr" == *"no-such-command-here: command not found"* ]]
 	[ "$(curmsgs "$q")" = 1 ]
+}
+
+@test "recv -- COMMAND: a file without execute permission is 126, no message taken" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" keep
+	printf '#!/bin/sh\ncat\n' >noexec.sh
+	chmod 644 noexec.sh
+	run -126 --separate-stderr timeout 10 ipc-mq recv "$q" -- ./noexec.sh
+	[ "$stderr" = "ipc-mq: ./noexec.sh: Permission denied" ]
+	[ -z "$output" ]
+	[ "$(curmsgs "$q")" = 1 ]
+	run -0 timeout 10 ipc-mq recv "$q"
+	[ "$output" = keep ]
+}
+
+@test "recv -- COMMAND: a directory is 126, on PATH passed over as execvp does, no message taken" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" a b c
+	mkdir -p dir a/tool b
+	run -126 --separate-stderr timeout 10 ipc-mq recv "$q" -- ./dir
+	[ "$stderr" = "ipc-mq: ./dir: Is a directory" ]
+	run -126 --separate-stderr env PATH="$PWD/a:$PATH" timeout 10 ipc-mq recv "$q" -- tool
+	[ "$stderr" = "ipc-mq: $PWD/a/tool: Is a directory" ]
+	# Found only without execute permission: 126 too, as from execvp.
+	printf '#!/bin/sh\ncat\n' >b/tool
+	run -126 --separate-stderr env PATH="$PWD/b:$PATH" timeout 10 ipc-mq recv "$q" -- tool
+	[ "$stderr" = "ipc-mq: $PWD/b/tool: Permission denied" ]
+	[ -z "$output" ]
+	[ "$(curmsgs "$q")" = 3 ]
+	# A runnable one later on PATH is the one run.
+	chmod 755 b/tool
+	run -0 --separate-stderr env PATH="$PWD/a:$PWD/b:$PATH" timeout 10 ipc-mq recv "$q" -- tool
+	[ "$output" = a ]
+	[ -z "$stderr" ]
+	[ "$(curmsgs "$q")" = 2 ]
+}
+
+@test "recv -- COMMAND: a run that cannot start puts its message back, at the end of its priority" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send -p 1 "$q" first
+	ipc-mq send "$q" b c
+	printf '#!/nonexistent/interp\n' >bad.sh
+	chmod 755 bad.sh
+	run -127 --separate-stderr timeout 10 ipc-mq recv "$q" -- ./bad.sh
+	[ "$stderr" = "ipc-mq: /$q: message 1 was not delivered and was put back on the queue: ./bad.sh: No such file or directory" ]
+	[ -z "$output" ]
+	[ "$(curmsgs "$q")" = 3 ]
+	# Runs that started keep their messages: flip.sh takes message 1 and
+	# puts bad.sh in its own place, so message 2 is put back, behind c.
+	printf '#!/bin/sh\ncat >>got\nmv bad.sh flip.sh\n' >flip.sh
+	chmod 755 flip.sh
+	run -127 --separate-stderr timeout 10 ipc-mq recv -n 3 "$q" -- ./flip.sh
+	[ "$stderr" = "ipc-mq: /$q: message 2 was not delivered and was put back on the queue: ./flip.sh: No such file or directory" ]
+	[ "$(cat got)" = first ]
+	run -0 timeout 10 ipc-mq recv -a -P "$q"
+	[ "$output" = $'0\tc\n0\tb' ]
+}
+
+@test "recv -- COMMAND: a message that cannot be put back is reported lost" {
+	skip_unless_root
+	q=$(newq)
+	ipc-mq create --mode 0644 "$q"   # nobody may take messages, not send
+	ipc-mq send "$q" a b
+	# nobody's working directory: it cannot reach BATS_TEST_TMPDIR itself.
+	mkdir pub
+	chmod 711 pub
+	printf '#!/nonexistent/interp\n' >pub/bad.sh
+	chmod 755 pub/bad.sh
+	recv_in_pub() { cd pub && as_nobody timeout 10 ipc-mq recv "$q" -- ./bad.sh; }
+	run -127 --separate-stderr recv_in_pub
+	[ "$stderr" = "ipc-mq: /$q: message 1 was taken from the queue but not delivered: ./bad.sh: No such file or directory; putting it back failed: Permission denied" ]
+	[ "$(curmsgs "$q")" = 1 ]
+	run -0 timeout 10 ipc-mq recv "$q"
+	[ "$output" = b ]
 }
 
 @test "python peer: ctypes mq_send to ipc-mq recv, ipc-mq send to ctypes mq_receive" {

@@ -35,6 +35,7 @@ struct receiver {
 	unsigned long first;   /* first message in ob */
 	char **cmd;            /* -- COMMAND */
 	int cmd_status;        /* first failed run's status */
+	int put_err;           /* why a message cannot be put back, or 0 */
 	long curmsgs;          /* messages there at the start (-a) */
 };
 
@@ -116,6 +117,29 @@ rx_wait_child(pid_t pid, int *ws)
 	}
 }
 
+/* Message SEQ, of LEN bytes in R->buf, was taken but no run of COMMAND
+ * started for it (WHAT failed, errno says why): it goes back on the
+ * queue with its priority (at the end of that priority), and we exit
+ * with STATUS. Said as lost only if it cannot go back: no write access,
+ * or the queue filled again meanwhile (the descriptor is non-blocking,
+ * so mq_send never waits for room). */
+static noreturn void
+rx_undelivered(struct receiver *r, size_t len, unsigned prio, int status,
+    const char *what)
+{
+	int e = errno;
+
+	if (r->put_err == 0) {
+		if (mq_send(r->q, r->buf, len, prio) == 0)
+			errc(status, e, "%s: message %lu was not delivered and was "
+			    "put back on the queue: %s", r->name, r->seq, what);
+		r->put_err = errno;
+	}
+	errx(status, "%s: message %lu was taken from the queue but not "
+	    "delivered: %s: %s; putting it back failed: %s", r->name, r->seq,
+	    what, strerror(e), strerror(r->put_err));
+}
+
 /* Hands message SEQ to a fresh run of COMMAND on its stdin. */
 static void
 rx_run_cmd(struct receiver *r, size_t len, unsigned prio)
@@ -127,13 +151,12 @@ rx_run_cmd(struct receiver *r, size_t len, unsigned prio)
 
 	snprintf(env, sizeof env, "IPC_MQ_PRIO=%u", prio);
 	if (pipe2(p, O_CLOEXEC) == -1)
-		err(EXIT_FAIL, "pipe");
+		rx_undelivered(r, len, prio, EXIT_FAIL, "pipe");
 	sp.fd_in = p[0];
-	if (spawn_start(&sp, r->cmd, envv, &st) == -1) {
-		warn("%s: message %lu was taken from the queue but not delivered: "
-		    "%s", r->name, r->seq, r->cmd[0]);
-		exit(st);
-	}
+	/* cmd_findable passed, but exec can still fail: a #! interpreter
+	 * that is missing, a file changed since. */
+	if (spawn_start(&sp, r->cmd, envv, &st) == -1)
+		rx_undelivered(r, len, prio, st, r->cmd[0]);
 	close(p[0]);
 	r->ob.fd = p[1];
 	r->ob.len = 0;
@@ -291,29 +314,83 @@ rx_loop(struct receiver *r, long long count, bool all)
 	rx_flush(r);
 }
 
-/* COMMAND must be found before any message is taken for it. */
+/* 0 if PATH is a regular file we may execute, else the errno execve(2)
+ * would fail with (EISDIR for a directory: clearer than its EACCES). */
+static int
+cmd_runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return errno;
+	if (S_ISDIR(st.st_mode))
+		return EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	/* AT_EACCESS: execve goes by the effective ids, so does this. */
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == -1)
+		return errno;
+	return 0;
+}
+
+/* COMMAND must resolve before any message is taken for it, much as
+ * execvp(3) resolves it: a name with a slash is that file; another is
+ * searched for on PATH, passing over what cannot run (a directory, a
+ * file without execute permission), which is reported (126) only if
+ * nothing runnable is found (else 127). Exits unless a regular
+ * executable file is found. */
 static void
 cmd_findable(const char *cmd)
 {
 	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], bad[PATH_MAX], dflt[64];
+	int e, bad_e = 0;
 
 	if (strchr(cmd, '/') != NULL) {
-		if (access(cmd, X_OK) == 0)
-			return;
-		err(127, "%s", cmd);
+		if ((e = cmd_runnable(cmd)) != 0)
+			errc(spawn_exec_status(e), e, "%s", cmd);
+		return;
 	}
-	if (path == NULL)
-		path = "/usr/local/bin:/bin:/usr/bin";
-	while (*path) {
+	/* Without PATH, glibc's execvp searches confstr's _CS_PATH. */
+	if (path == NULL) {
+		size_t n = confstr(_CS_PATH, dflt, sizeof dflt);
+		path = n > 0 && n <= sizeof dflt ? dflt : "/bin:/usr/bin";
+	}
+	while (*cmd != '\0' && *path != '\0') {
 		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof buf, "%.*s%s%s", (int)n, path, n ? "/" : "",
-		    cmd);
-		if (access(buf, X_OK) == 0)
-			return;
+		int len = snprintf(buf, sizeof buf, "%.*s%s%s", (int)n, path,
+		    n ? "/" : "", cmd);
 		path += n + (path[n] == ':');
+		e = len >= 0 && (size_t)len < sizeof buf ? cmd_runnable(buf) :
+		    ENAMETOOLONG;
+		if (e == 0)
+			return;
+		if (e != ENOENT && e != ENOTDIR && bad_e == 0) {
+			bad_e = e;
+			snprintf(bad, sizeof bad, "%s", buf);
+		}
 	}
+	if (bad_e != 0)
+		errc(126, bad_e, "%s", bad);
 	errx(127, "%s: command not found", cmd);
+}
+
+/* Opens the queue, non-blocking. With a COMMAND, for writing too if we
+ * may, so that a message whose run cannot start is put back (see
+ * rx_undelivered); R->put_err keeps why not when we may not. */
+static void
+rx_open(struct receiver *r, bool shared)
+{
+	if (r->cmd != NULL) {
+		r->q = mq_open(r->name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (r->q != (mqd_t)-1) {
+			if (!shared)
+				mqt_check_owner(r->name, r->q);
+			return;
+		}
+		r->put_err = errno;
+	}
+	r->q = mqt_open_existing(r->name, O_RDONLY | O_NONBLOCK, shared);
 }
 
 static void
@@ -323,7 +400,7 @@ rx_setup(struct receiver *r, const char *name, bool shared, bool follow)
 	struct stat st;
 
 	r->name = name;
-	r->q = mqt_open_existing(name, O_RDONLY | O_NONBLOCK, shared);
+	rx_open(r, shared);
 	/* A buffer smaller than msgsize makes mq_receive fail (EMSGSIZE). */
 	if (mq_getattr(r->q, &a) == -1)
 		err(EXIT_FAIL, "%s", name);

@@ -2,6 +2,7 @@
  * stdin, each sent whole, waiting (-t bounded) while the queue is full. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,6 +74,23 @@ send_one(struct sender *s, const char *msg, size_t len)
 	s->n = no;
 }
 
+/* A framed message on stdin is over MAX bytes (frame_read's EMSGSIZE):
+ * named by the size its header gave, else as over MAX. */
+static noreturn void
+send_too_long(const struct sender *s, const struct frame_reader *r,
+    size_t max)
+{
+	char size[32];
+
+	if (r->over > 0)
+		snprintf(size, sizeof size, "%" PRIu64, r->over);
+	else
+		snprintf(size, sizeof size, "over %zu", max);
+	errx(EXIT_FAIL, "%s: message %lu is %s bytes, over the queue's msgsize "
+	    "of %ld bytes (%lu sent before it)", s->name, s->n + 1, size,
+	    s->msgsize, s->n);
+}
+
 static void
 send_stdin(struct sender *s, enum frame_kind kind)
 {
@@ -87,9 +105,7 @@ send_stdin(struct sender *s, enum frame_kind kind)
 	while ((rc = frame_read(&r, &msg, &len)) == 1)
 		send_one(s, msg, len);
 	if (rc == -1 && errno == EMSGSIZE)
-		errx(EXIT_FAIL, "%s: message %lu is over %zu bytes, over the "
-		    "queue's msgsize of %ld bytes (%lu sent before it)", s->name,
-		    s->n + 1, max, s->msgsize, s->n);
+		send_too_long(s, &r, max);
 	if (rc == -1 && errno == EBADMSG)
 		errx(EXIT_FAIL, "stdin: message %lu: %s; %lu sent before it",
 		    s->n + 1, frame_strerror(&r, EBADMSG), s->n);
