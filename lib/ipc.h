@@ -441,7 +441,9 @@ int listen_ready(const struct listener *l, int fd);
  * the socket we bound (dev/ino). May be called again. */
 void listen_close(struct listener *l);
 
-/* Exec mode of a UCSPI server: runs ARGV (PATH search) with FD on 0 and 1,
+/* ---- ucspi.c: the exec mode of a UCSPI server (ipc-sockserve) ---- */
+
+/* Runs ARGV (PATH search) with FD on 0 and 1,
  * default signal dispositions, an empty mask, and our environment with
  * every UCSPI variable replaced by this connection's: PROTO=TCP with
  * TCPREMOTEIP/PORT (from PEER) and TCPLOCALIP/PORT, or, when CR is set,
