@@ -87,7 +87,13 @@ addr_hostport(const char *s, struct addr *a, bool server, const char *whole)
 		memcpy(a->host, s + 1, hl);
 		port = rb + 2;
 	} else if ((colon = strrchr(s, ':')) != NULL) {
-		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
+		size_t w = strcspn(s, ":");
+		/* Two colons: an IPv6 address without brackets, or, when
+		 * what comes first cannot begin one, a mistyped scheme. */
+		if (w < (size_t)(colon - s) && strspn(s, "0123456789abcdefABCDEF") < w)
+			errx(EXIT_USAGE, "%s: unknown scheme '%.*s' (tcp, tcp4, "
+			    "tcp6, udp, udp4, udp6, unix)", whole, (int)w, s);
+		if (w < (size_t)(colon - s))
 			errx(EXIT_USAGE, "%s: an IPv6 address needs brackets: "
 			    "[ADDR]:PORT", whole);
 		hl = (size_t)(colon - s);

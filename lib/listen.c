@@ -146,6 +146,7 @@ listen_inet(struct listener *l, const struct addr *a, int backlog,
 	int type = a->proto == ADDR_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	bool pick = strcmp(a->port, "0") == 0;
 	char name[128];
+	int skipped = 0;    /* why the last address was skipped */
 
 	for (int attempt = 0; attempt < 32; attempt++) {
 		uint16_t port = 0;
@@ -157,6 +158,7 @@ listen_inet(struct listener *l, const struct addr *a, int backlog,
 			    a->proto, name, sizeof name);
 			int fd = listen_inet_one(&c[i], type, backlog);
 			if (fd == -1 && listen_family_missing(errno)) {
+				skipped = errno;
 				if (verbose)
 					warn("skipping %s", name);
 				continue;
@@ -183,7 +185,7 @@ listen_inet(struct listener *l, const struct addr *a, int backlog,
 		listen_closeall(l);
 	}
 	if (l->n == 0)
-		errx(EXIT_FAIL, "%s: no address could be bound",
+		errc(EXIT_FAIL, skipped, "%s: no address could be bound",
 		    a->host[0] ? a->host : "localhost");
 }
 

@@ -76,6 +76,16 @@ lines_in() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 	done
 	run -2 --separate-stderr ipc-sockserve -5
 	[[ "$stderr" == *usage:* ]]
+	# a mistyped scheme is named as one, a bare IPv6 address gets the hint
+	run -2 --separate-stderr ipc-sockserve tpc:localhost:80
+	[ "$stderr" = "ipc-sockserve: tpc:localhost:80: unknown scheme 'tpc' (tcp, tcp4, tcp6, udp, udp4, udp6, unix)" ]
+	run -2 --separate-stderr ipc-sockserve ::1:80
+	[[ "$stderr" == *"an IPv6 address needs brackets"* ]]
+}
+
+@test "an address that is not ours: the error says why" {
+	run -1 --separate-stderr timeout 10 ipc-sockserve 192.0.2.1:0
+	[ "$stderr" = "ipc-sockserve: 192.0.2.1: no address could be bound: Cannot assign requested address" ]
 }
 
 @test "a busy port is an error (no SO_REUSEPORT)" {
