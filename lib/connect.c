@@ -13,6 +13,23 @@
 
 #include "ipc.h"
 
+/* How long an address that is not the last is given before the next is
+ * tried: a family that is routed but blackholed (SYNs dropped) must not
+ * hold a name's other addresses up for the kernel's minutes. Two seconds
+ * leave room for one lost SYN. */
+#define CONN_STEP_NS 2000000000LL
+
+/* The sooner of two deadlines, -1 being none. */
+static int64_t
+conn_sooner(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 /* A failure worth retrying under --wait: nobody listens there (yet). */
 static bool
 conn_retryable(int e)
@@ -109,8 +126,9 @@ conn_one(int family, int type, const struct sockaddr *sa, socklen_t len,
 	return -1;
 }
 
-/* Tries every address of A once. Returns the fd, or -1 with errno and
- * WHERE naming the address that failed last. */
+/* Tries every address of A once, none past DEADLINE (-t, or the end of
+ * --wait), each but the last for at most CONN_STEP_NS. Returns the fd,
+ * or -1 with errno and WHERE naming the address that failed last. */
 static int
 conn_try(const struct addr *a, int64_t deadline, int verbose, char *where,
     size_t wlen)
@@ -138,7 +156,8 @@ conn_try(const struct addr *a, int64_t deadline, int verbose, char *where,
 		if (verbose)
 			warnx("connecting to %s", where);
 		fd = conn_one(ai->ai_family, type, ai->ai_addr, ai->ai_addrlen,
-		    deadline);
+		    ai->ai_next == NULL ? deadline :
+		    conn_sooner(deadline, num_now() + CONN_STEP_NS));
 		e = errno;
 		if (fd == -1 && verbose)
 			warn("%s", where);
@@ -161,7 +180,10 @@ conn_open(const struct addr *a, int64_t timeout_ns, int64_t wait_ns,
 	int ms = 10;
 
 	for (;;) {
-		int fd = conn_try(a, deadline, verbose, where, sizeof where);
+		/* A connect that hangs ends with --wait too: exit 1 with
+		 * ETIMEDOUT, the last error, as for a refused one. */
+		int fd = conn_try(a, conn_sooner(deadline, wait_end), verbose,
+		    where, sizeof where);
 		if (fd != -1) {
 			if (verbose)
 				warnx("connected to %s", where);

@@ -232,6 +232,51 @@ serve_full_backlog() {
 	[ "$stderr" = "ipc-sockcat: $srv_addr: timed out connecting" ]
 }
 
+@test "-w bounds a connect that hangs: exit 1 with the last error" {
+	serve_full_backlog
+	SECONDS=0
+	run -1 --separate-stderr timeout 10 ipc-sockcat -w 300ms -d "$srv_addr"
+	[ "$SECONDS" -le 3 ]
+	[ "$stderr" = "ipc-sockcat: $srv_addr: Connection timed out" ]
+}
+
+@test "a name's first address hangs: the next one is tried after 2 s" {
+	dns_jail
+	printf '127.0.0.1 localhost\n127.0.0.1 two.test\n::1 two.test\n' >hosts
+	cat >two.py <<-'EOF'
+	import os, socket
+	# whichever address the resolver gives first hangs (a full backlog);
+	# the second, on the same port, answers
+	order = [a for a in socket.getaddrinfo("two.test", 0, 0, socket.SOCK_STREAM)]
+	first, second = order[0], order[1]
+	hang = socket.socket(first[0]); hang.bind((first[4][0], 0)); hang.listen(0)
+	port = hang.getsockname()[1]
+	held = []
+	for i in range(8):
+	    c = socket.socket(first[0]); c.setblocking(False)
+	    try: c.connect(hang.getsockname())
+	    except BlockingIOError: pass
+	    held.append(c)
+	ok = socket.socket(second[0]); ok.bind((second[4][0], port)); ok.listen(1)
+	ok.settimeout(20)
+	os.write(3, b"%d\n" % port); os.close(3)
+	c, _ = ok.accept(); c.sendall(b"second " + c.recv(100)); c.close()
+	EOF
+	cat >two.sh <<-'EOF'
+	mount --bind hosts /etc/hosts || exit 99
+	mkfifo two.up
+	python3 two.py 3>two.up &
+	echo $! >>.pids
+	read -r port <two.up
+	exec ipc-sockcat -v -t 8s -m hi "two.test:$port"
+	EOF
+	SECONDS=0
+	run -0 --separate-stderr timeout -s KILL 15 unshare -m -n sh jail.sh sh two.sh
+	[ "$output" = "second hi" ]
+	[ "$SECONDS" -ge 2 ] && [ "$SECONDS" -le 6 ]
+	[[ "$stderr" == *"Connection timed out"* ]]
+}
+
 @test "-w waits for a server that starts later; runs out with the last error" {
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	ipc-sockcat -v -w 10s -m late "127.0.0.1:$port" >out 2>err &
