@@ -211,6 +211,10 @@ void name_check(const char *name, char out[258]);
 
 /* ---- obj.c: existing objects opened safely ---- */
 
+/* Opens what descriptor FD (an O_PATH one, say) refers to, anew, with
+ * FLAGS and close-on-exec: through /proc/self/fd, never by name. */
+int obj_reopen(int fd, int flags);
+
 /* Opens PATH with O_PATH|O_NOFOLLOW (FOLLOW: without O_NOFOLLOW), checks
  * that it is of type TYPE (S_IFIFO, ...) and owned by us or root (unless
  * SHARED), then reopens it through /proc/self/fd with FLAGS. Errors are

@@ -44,11 +44,19 @@ obj_check_owner(const char *what, const struct stat *st)
 }
 
 int
+obj_reopen(int fd, int flags)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return open(proc, flags | O_CLOEXEC);
+}
+
+int
 obj_open(const char *path, mode_t type, int flags, bool follow,
     bool shared, bool missing_ok, struct stat *stp)
 {
 	struct stat st;
-	char proc[64];
 	int pfd, fd;
 
 	pfd = open(path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
@@ -68,10 +76,9 @@ obj_open(const char *path, mode_t type, int flags, bool follow,
 	}
 	if (!shared)
 		obj_check_owner(path, &st);
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
 	/* For a FIFO this open blocks until the other end arrives; a signal
 	 * (handlers without SA_RESTART) or sig_alarm interrupts it. */
-	while ((fd = open(proc, flags | O_CLOEXEC)) == -1) {
+	while ((fd = obj_reopen(pfd, flags)) == -1) {
 		if (errno != EINTR || sig_caught() || sig_alarmed())
 			break;
 	}

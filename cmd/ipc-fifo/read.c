@@ -84,9 +84,7 @@ ff_cmd_read(void)
 		 * blocks instead of returning EOF (and poll would report
 		 * POLLHUP forever, a spin). A reader exists (us), so this
 		 * open does not block. */
-		char proc[64];
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		hold = open(proc, O_WRONLY | O_CLOEXEC);
+		hold = obj_reopen(fd, O_WRONLY);
 		if (hold == -1)
 			err(EXIT_FAIL, "%s: keeping a write end", ff_path);
 	}

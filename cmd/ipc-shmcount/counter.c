@@ -98,40 +98,26 @@ shmc_refuse(const char *slash, const struct stat *st, const char *why)
 	errx(EXIT_FAIL, "%s: not an ipc-shmcount counter (%s)", slash, why);
 }
 
-/* Checks an open FD and maps it; exits 1 for anything but our counter.
- * Nothing is written to a refused object. */
+/* Maps FD, whose file ST (a regular file of the right size) describes;
+ * exits 1 for anything but our counter. Nothing is written to a refused
+ * object. */
 static struct shmc *
-shmc_map_fd(int fd, const char *slash)
+shmc_map_fd(int fd, const char *slash, const struct stat *st)
 {
-	struct stat st;
 	const char *why;
 	void *p;
 
-	if (fstat(fd, &st) == -1)
-		err(EXIT_FAIL, "%s", slash);
-	if ((why = shmc_invalid(&st, NULL)) != NULL)
-		shmc_refuse(slash, &st, why);
 	if (!shc_shared)
-		obj_check_owner(slash, &st);
+		obj_check_owner(slash, st);
 	/* The size is right, so touching the page is safe unless another
 	 * program truncates it now: that is what the SIGBUS handler is for. */
 	bus_arm(slash);
 	p = mmap(NULL, SHMC_SIZE, map_prot, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		err(EXIT_FAIL, "%s: mmap", slash);
-	if ((why = shmc_invalid(&st, p)) != NULL)
-		shmc_refuse(slash, &st, why);
+	if ((why = shmc_invalid(st, p)) != NULL)
+		shmc_refuse(slash, st, why);
 	return p;
-}
-
-/* Reopens the O_PATH descriptor PFD for real with FLAGS. */
-static int
-shmc_reopen(int pfd, int flags)
-{
-	char proc[64];
-
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
-	return open(proc, flags | O_CLOEXEC);
 }
 
 /* Opens an existing counter. The name is opened O_PATH|O_NOFOLLOW and
@@ -161,15 +147,15 @@ shc_open(const char *path, const char *slash, bool missing_ok)
 		errx(EXIT_FAIL, "%s: is a symbolic link, not a counter", slash);
 	if ((why = shmc_invalid(&st, NULL)) != NULL)
 		shmc_refuse(slash, &st, why);
-	fd = shmc_reopen(pfd, O_RDWR);
+	fd = obj_reopen(pfd, O_RDWR);
 	if (fd == -1 && errno == EACCES && shc_read_only_ok) {
 		map_prot = PROT_READ;
-		fd = shmc_reopen(pfd, O_RDONLY);
+		fd = obj_reopen(pfd, O_RDONLY);
 	}
 	if (fd == -1)
 		err(EXIT_FAIL, "%s", slash);
 	close(pfd);
-	c = shmc_map_fd(fd, slash);
+	c = shmc_map_fd(fd, slash, &st);
 	close(fd);
 	return c;
 }
@@ -234,7 +220,7 @@ shc_peek(int dfd, const char *name, int64_t *value, struct stat *out)
 	if (pfd == -1)
 		return false;
 	if (fstat(pfd, &st) == -1 || shmc_invalid(&st, NULL) != NULL ||
-	    (fd = shmc_reopen(pfd, O_RDONLY)) == -1) {
+	    (fd = obj_reopen(pfd, O_RDONLY)) == -1) {
 		close(pfd);
 		return false;
 	}
