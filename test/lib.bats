@@ -45,7 +45,7 @@ teardown() { kill_servers; }
 	    "ipc-sockserve -1"; do
 		for m in 4755 1777 12345 8 ''; do
 			# shellcheck disable=SC2086
-			run -2 --separate-stderr timeout 10 $cmd --mode "$m" "unix:$PWD/$n"
+			run -2 --separate-stderr timeout 60 $cmd --mode "$m" "unix:$PWD/$n"
 			[[ "$stderr" == *"--mode: '$m'"* ]]
 		done
 	done
