@@ -302,3 +302,33 @@ frame_write(int fd, enum frame_kind kind, const void *msg, size_t len)
 
 	return io_writev_all(fd, iov, 3);
 }
+
+const char *
+frame_unfit(enum frame_kind kind, const void *msg, size_t len, bool trail_ok)
+{
+	static char why[160];
+	const char delim = kind == FRAME_NUL ? '\0' : '\n';
+	const char *m = msg, *end = m + len, *first, *p;
+	size_t n = 0;
+
+	if (kind != FRAME_LINE && kind != FRAME_NUL)
+		return NULL;
+	if (trail_ok && len > 0 && end[-1] == delim)
+		end--;
+	if ((first = memchr(m, delim, (size_t)(end - m))) == NULL)
+		return NULL;
+	for (p = first; p != NULL; p = memchr(p + 1, delim, (size_t)(end - p - 1)))
+		n++;
+	if (n == 1)
+		snprintf(why, sizeof why, "%zu bytes with a %s inside (at byte "
+		    "%zu)", len, kind == FRAME_NUL ? "NUL" : "newline",
+		    (size_t)(first - m) + 1);
+	else
+		snprintf(why, sizeof why, "%zu bytes with %zu %s inside (the "
+		    "first at byte %zu)", len, n, kind == FRAME_NUL ? "NULs" :
+		    "newlines", (size_t)(first - m) + 1);
+	snprintf(why + strlen(why), sizeof why - strlen(why), " would print "
+	    "as %zu %s; --netstring carries any bytes", n + 1,
+	    kind == FRAME_NUL ? "NUL-terminated records" : "lines");
+	return why;
+}

@@ -202,6 +202,17 @@ int frame_put(struct outbuf *ob, enum frame_kind kind, const void *pre,
     size_t plen, const void *msg, size_t len);
 /* Writes one framed message to FD at once (one writev). 0 or -1. */
 int frame_write(int fd, enum frame_kind kind, const void *msg, size_t len);
+/* Whether one message of LEN bytes can be written in output framing KIND
+ * as one record: a line cannot hold a newline nor a -0 record a NUL (a
+ * reader would see two records, the second one looking like anyone's, a
+ * forged --peer line say); netstring and len32 carry anything. TRAIL_OK:
+ * the writer takes a delimiter as the last byte for the record's own (a
+ * datagram printed as a line that ends in a newline). Returns NULL when it
+ * fits, else what is wrong, for a note after what became of it: "24 bytes
+ * with a newline inside (at byte 3) would print as 2 lines; --netstring
+ * carries any bytes" (static, valid until the next call). */
+const char *frame_unfit(enum frame_kind kind, const void *msg, size_t len,
+    bool trail_ok);
 
 /* ---- name.c: POSIX message-queue and shared-memory names ---- */
 

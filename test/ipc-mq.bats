@@ -331,6 +331,54 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$(curmsgs "$q")" = 0 ]
 }
 
+@test "recv: a message with a newline inside is put back with its priority, exit 1; --netstring gets it" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" "$(printf 'a\nb')"
+	run -1 --separate-stderr ipc-mq recv "$q"
+	[ -z "$output" ]
+	[ "$stderr" = "ipc-mq: /$q: message 1 was not delivered and was put back on the queue: 3 bytes with a newline inside (at byte 2) would print as 2 lines; --netstring carries any bytes" ]
+	[ "$(curmsgs "$q")" = 1 ]
+	run -0 ipc-mq recv --netstring "$q"
+	[ "$output" = "$(printf '3:a\nb,')" ]
+	# those before it are printed, it goes back at its priority, -a stops
+	ipc-mq send -p 3 "$q" before $'two\nlines\n'
+	ipc-mq send "$q" after
+	run -1 --separate-stderr ipc-mq recv -a "$q"
+	[ "$output" = before ]
+	[ "$stderr" = "ipc-mq: /$q: message 2 was not delivered and was put back on the queue: 10 bytes with 2 newlines inside (the first at byte 4) would print as 3 lines; --netstring carries any bytes" ]
+	run -0 ipc-mq recv -a -P --netstring "$q"
+	[ "$output" = "$(printf '12:3\ttwo\nlines\n,7:0\tafter,')" ]
+	# -f stops there too
+	ipc-mq send "$q" one "$(printf 'x\ny')" three
+	run -1 --separate-stderr timeout 10 ipc-mq recv -f "$q"
+	[ "$output" = one ]
+	[[ "$stderr" == "ipc-mq: /$q: message 2 was not delivered and was put back on the queue: 3 bytes"* ]]
+	run -0 ipc-mq recv -a --netstring "$q"
+	[ "$output" = "$(printf '5:three,3:x\ny,')" ]
+}
+
+@test "recv -0: a message with a NUL inside is put back; a line may hold one" {
+	q=$(newq)
+	ipc-mq create "$q"
+	printf '3:x\0y,' | ipc-mq send --netstring "$q"
+	run -1 --separate-stderr ipc-mq recv -0 "$q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 was not delivered and was put back on the queue: 3 bytes with a NUL inside (at byte 2) would print as 2 NUL-terminated records; --netstring carries any bytes" ]
+	ipc-mq recv "$q" >out
+	cmp out <(printf 'x\0y\n')
+}
+
+@test "recv: a message it cannot print nor put back is reported lost" {
+	skip_unless_root
+	q=$(newq)
+	ipc-mq create --mode 0644 "$q"   # nobody may take messages, not send
+	ipc-mq send "$q" "$(printf 'a\nb')" c
+	run -1 --separate-stderr as_nobody timeout 10 ipc-mq recv "$q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 was taken from the queue but not delivered: 3 bytes with a newline inside (at byte 2) would print as 2 lines; --netstring carries any bytes; putting it back failed: Permission denied" ]
+	run -0 ipc-mq recv -a "$q"
+	[ "$output" = c ]
+}
+
 @test "send: an oversized message mid-stream: earlier ones stay, none after" {
 	q=$(newq)
 	ipc-mq create -S 16 "$q"

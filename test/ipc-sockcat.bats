@@ -382,7 +382,7 @@ serve_full_backlog() {
 	except EOFError:
 	    pass
 	open("got", "w").write(repr(got))
-	for m in [b"reply one", b"", bytes(range(256)), b"x" * 100000]:
+	for m in [b"reply one", b"", bytes(range(256)).replace(b"\n", b""), b"x" * 100000]:
 	    c.send_bytes(m)
 	c.close()
 	EOF
@@ -392,7 +392,7 @@ serve_full_backlog() {
 	[ "$(cat got)" = "[b'first', b'', b'third line']" ]
 	python3 -c '
 d = open("out", "rb").read()
-want = b"".join(m + b"\n" for m in [b"reply one", b"", bytes(range(256)), b"x" * 100000])
+want = b"".join(m + b"\n" for m in [b"reply one", b"", bytes(range(256)).replace(b"\n", b""), b"x" * 100000])
 assert d == want, d[:100]'
 	# netstrings on our side: binary messages both ways
 	serve_bg python3 mp.py
@@ -402,8 +402,62 @@ assert d == want, d[:100]'
 	[ "$(cat got)" = "[b'a\\x00b', b'']" ]
 	python3 -c '
 d = open("out", "rb").read()
-want = b"".join(b"%d:%s," % (len(m), m) for m in [b"reply one", b"", bytes(range(256)), b"x" * 100000])
+want = b"".join(b"%d:%s," % (len(m), m) for m in [b"reply one", b"", bytes(range(256)).replace(b"\n", b""), b"x" * 100000])
 assert d == want, d[:100]'
+}
+
+@test "--len32: a reply with a newline inside is dropped with a note, later ones printed, exit 1" {
+	cat >mpforge.py <<-'EOF'
+	import os
+	from multiprocessing.connection import Listener
+	l = Listener(("127.0.0.1", 0))
+	os.write(3, b"127.0.0.1:%d\n" % l.address[1]); os.close(3)
+	c = l.accept()
+	for m in [b"ok\n10.9.8.7:4444\tFORGED", b"good", b"two\0parts", b"end\n"]:
+	    c.send_bytes(m)
+	c.close()
+	EOF
+	serve_bg python3 mpforge.py
+	st=0; ipc-sockcat --len32 -d "$srv_addr" >out 2>err || st=$?
+	[ "$st" -eq 1 ]
+	cmp out <(printf 'good\ntwo\0parts\n')
+	[ "$(cat err)" = "ipc-sockcat: $srv_addr: message dropped: 23 bytes with a newline inside (at byte 3) would print as 2 lines; --netstring carries any bytes
+ipc-sockcat: $srv_addr: message dropped: 4 bytes with a newline inside (at byte 4) would print as 2 lines; --netstring carries any bytes" ]
+	# in -0 output a newline is any byte, a NUL is not
+	serve_bg python3 mpforge.py
+	st=0; ipc-sockcat --len32 -0 -d "$srv_addr" >out 2>err || st=$?
+	[ "$st" -eq 1 ]
+	cmp out <(printf 'ok\n10.9.8.7:4444\tFORGED\0good\0end\n\0')
+	[ "$(cat err)" = "ipc-sockcat: $srv_addr: message dropped: 9 bytes with a NUL inside (at byte 4) would print as 2 NUL-terminated records; --netstring carries any bytes" ]
+	serve_bg python3 mpforge.py
+	st=0; ipc-sockcat --len32 --netstring -d "$srv_addr" >out 2>err || st=$?
+	[ "$st" -eq 0 ]
+	cmp out <(printf '23:ok\n10.9.8.7:4444\tFORGED,4:good,9:two\0parts,4:end\n,')
+	[ ! -s err ]
+}
+
+@test "UDP: a reply datagram with a newline (-0: a NUL) inside is dropped with a note" {
+	cat >udpforge.py <<-'EOF'
+	import os, socket
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+	os.write(3, b"udp:127.0.0.1:%d\n" % s.getsockname()[1]); os.close(3)
+	while True:
+	    d, a = s.recvfrom(70000)
+	    for m in [b"in\nside", b"fine\n", b"a\0b"]: s.sendto(m, a)
+	EOF
+	serve_bg python3 udpforge.py
+	st=0; ipc-sockcat -i 1s -m ping "$srv_addr" >out 2>err || st=$?
+	[ "$st" -eq 1 ]
+	cmp out <(printf 'fine\na\0b\n')
+	[ "$(cat err)" = "ipc-sockcat: $srv_addr: message dropped: 7 bytes with a newline inside (at byte 3) would print as 2 lines; --netstring carries any bytes" ]
+	st=0; ipc-sockcat -i 1s -0 -m ping "$srv_addr" >out 2>err || st=$?
+	[ "$st" -eq 1 ]
+	cmp out <(printf 'in\nside\0fine\n\0')
+	[ "$(cat err)" = "ipc-sockcat: $srv_addr: message dropped: 3 bytes with a NUL inside (at byte 2) would print as 2 NUL-terminated records; --netstring carries any bytes" ]
+	st=0; ipc-sockcat -i 1s --netstring -m ping "$srv_addr" >out 2>err || st=$?
+	[ "$st" -eq 0 ]
+	cmp out <(printf '7:in\nside,5:fine\n,3:a\0b,')
+	[ ! -s err ]
 }
 
 @test "--len32 -m sends one frame holding TEXT" {

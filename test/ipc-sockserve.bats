@@ -560,6 +560,95 @@ c = Client('l.sock'); c.send_bytes(b'a,b'); c.close()"
 	grep -Eqx 'ipc-sockserve: 127\.0\.0\.1:[0-9]+: truncated len32 frame \(9 bytes announced, 3 read\)' "$srv_err"
 }
 
+# LEN32SEND PORT MSG...: one TCP client sending each MSG (Python bytes
+# literals) as a len32 frame; prints its own port.
+LEN32SEND='
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(s.getsockname()[1])
+for a in sys.argv[2:]:
+    m = eval(a)
+    s.sendall(struct.pack("!i", len(m)) + m)
+s.close()'
+
+@test "--peer --len32: a frame with a newline inside is dropped, never a forged line" {
+	serve_bg ipc-sockserve -p -1 --len32 -r 3 tcp4:127.0.0.1:0
+	run -0 python3 -c "$LEN32SEND" "$(port_of "$srv_addr")" \
+	    "b'ok\n10.9.8.7:4444\tFORGED'" "b'good'"
+	wait_exit "$srv_pid" 5
+	# the connection's data was not all delivered: -1 says so
+	[ "$status" -eq 1 ]
+	! grep -q '^10\.9\.8\.7' "$srv_out"
+	[ "$(cat "$srv_out")" = "$(printf '127.0.0.1:%s\tgood' "$output")" ]
+	[ "$(cat "$srv_err")" = "ipc-sockserve: 127.0.0.1:$output: message dropped: 23 bytes with a newline inside (at byte 3) would print as 2 lines; --netstring carries any bytes" ]
+	# --netstring carries the same frame intact
+	serve_bg ipc-sockserve -p -1 --len32 --netstring -r 3 tcp4:127.0.0.1:0
+	run -0 python3 -c "$LEN32SEND" "$(port_of "$srv_addr")" \
+	    "b'ok\n10.9.8.7:4444\tFORGED'"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	pre=$(printf '127.0.0.1:%s\t' "$output")
+	[ "$(cat "$srv_out")" = "$((${#pre} + 23)):${pre}$(printf 'ok\n10.9.8.7:4444\tFORGED,')" ]
+	[ ! -s "$srv_err" ]
+}
+
+@test "--len32 -0: a frame with a NUL inside is dropped; a trailing newline too" {
+	serve_bg ipc-sockserve -n 2 --len32 -0 -r 3 tcp4:127.0.0.1:0
+	run -0 python3 -c "$LEN32SEND" "$(port_of "$srv_addr")" \
+	    "b'a\0b'" "b'two\nlines'"
+	run -0 python3 -c "$LEN32SEND" "$(port_of "$srv_addr")" "b'end\n'"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 1 ]
+	[ "$(tr '\0' '|' <"$srv_out")" = "two
+lines|end
+|" ]
+	grep -q 'message dropped: 3 bytes with a NUL inside (at byte 2) would print as 2 NUL-terminated records; --netstring carries any bytes$' "$srv_err"
+	[ "$(wc -l <"$srv_err")" -eq 1 ]
+	# in line output a frame's own trailing newline would be an empty line
+	serve_bg ipc-sockserve -1 --len32 -r 3 tcp4:127.0.0.1:0
+	run -0 python3 -c "$LEN32SEND" "$(port_of "$srv_addr")" "b'x\n'" "b'y'"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 1 ]
+	[ "$(cat "$srv_out")" = "y" ]
+	grep -q ': message dropped: 2 bytes with a newline inside (at byte 2) would print as 2 lines' "$srv_err"
+}
+
+@test "udp: a datagram with a newline inside (-0: a NUL) is dropped with a note" {
+	serve_bg ipc-sockserve -p -n 4 -r 3 udp4:127.0.0.1:0
+	run -0 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])
+for m in (b'ok\n10.9.8.7:4444\tFORGED', b'good\n', b'a\n\n', b'last'):
+    s.sendto(m, ('127.0.0.1', $(port_of "$srv_addr")))"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 1 ]
+	[ "$(cat "$srv_out")" = "$(printf '127.0.0.1:%s\tgood\n127.0.0.1:%s\tlast' "$output" "$output")" ]
+	# the trailing newline is the line's own; the one before it is not
+	[ "$(cat "$srv_err")" = "ipc-sockserve: 127.0.0.1:$output: message dropped: 23 bytes with a newline inside (at byte 3) would print as 2 lines; --netstring carries any bytes
+ipc-sockserve: 127.0.0.1:$output: message dropped: 3 bytes with a newline inside (at byte 2) would print as 2 lines; --netstring carries any bytes" ]
+	serve_bg ipc-sockserve -0 -n 2 -r 3 udp4:127.0.0.1:0
+	run -0 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for m in (b'x\0y\0z', b'ok\n'): s.sendto(m, ('127.0.0.1', $(port_of "$srv_addr")))"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 1 ]
+	[ "$(tr '\0' '|' <"$srv_out")" = "ok
+|" ]
+	grep -Eqx 'ipc-sockserve: 127\.0\.0\.1:[0-9]+: message dropped: 5 bytes with 2 NULs inside \(the first at byte 2\) would print as 3 NUL-terminated records; --netstring carries any bytes' "$srv_err"
+	# --netstring carries such datagrams intact
+	serve_bg ipc-sockserve --netstring -1 -r 3 udp4:127.0.0.1:0
+	python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b'a\nb\0c', ('127.0.0.1', $(port_of "$srv_addr")))"
+	wait_exit "$srv_pid" 5
+	[ "$status" -eq 0 ]
+	[ "$(tr '\0' '|' <"$srv_out")" = "5:a
+b|c," ]
+}
+
 @test "-0: NUL-terminated messages are printed whole" {
 	serve_bg ipc-sockserve -0 -n 2 -r 3 0
 	printf 'a\0b c\0' | pyclient "$srv_addr"

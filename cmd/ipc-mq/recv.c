@@ -118,26 +118,32 @@ rx_wait_child(pid_t pid, int *ws)
 }
 
 /* Message SEQ, of LEN bytes in R->buf, was taken but no run of COMMAND
- * started for it (WHAT failed, errno says why): it goes back on the
- * queue with its priority (at the end of that priority), and we exit
- * with STATUS. Said as lost only if it cannot go back: no write access,
- * or the queue filled again meanwhile (the descriptor is non-blocking,
- * so mq_send never waits for room). */
+ * started for it, or it cannot be printed (WHAT failed, errno says why;
+ * errno 0: WHAT says it all): it goes back on the queue with its
+ * priority (at the end of that priority), and we exit with STATUS. Said
+ * as lost only if it cannot go back: no write access, or the queue filled
+ * again meanwhile (the descriptor is non-blocking, so mq_send never waits
+ * for room). */
 static noreturn void
 rx_undelivered(struct receiver *r, size_t len, unsigned prio, int status,
     const char *what)
 {
 	int e = errno;
+	char why[320];
 
+	if (e != 0) {
+		snprintf(why, sizeof why, "%s: %s", what, strerror(e));
+		what = why;
+	}
 	if (r->put_err == 0) {
 		if (mq_send(r->q, r->buf, len, prio) == 0)
-			errc(status, e, "%s: message %lu was not delivered and was "
+			errx(status, "%s: message %lu was not delivered and was "
 			    "put back on the queue: %s", r->name, r->seq, what);
 		r->put_err = errno;
 	}
 	errx(status, "%s: message %lu was taken from the queue but not "
-	    "delivered: %s: %s; putting it back failed: %s", r->name, r->seq,
-	    what, strerror(e), strerror(r->put_err));
+	    "delivered: %s; putting it back failed: %s", r->name, r->seq,
+	    what, strerror(r->put_err));
 }
 
 /* Hands message SEQ to a fresh run of COMMAND on its stdin. */
@@ -291,9 +297,17 @@ rx_loop(struct receiver *r, long long count, bool all)
 		ssize_t n = mq_receive(r->q, r->buf, r->bufsz, &prio);
 		if (n >= 0) {
 			r->seq++;
+			const char *why;
 			if (r->cmd != NULL)
 				rx_run_cmd(r, (size_t)n, prio);
-			else {
+			else if ((why = frame_unfit(r->kind, r->buf, (size_t)n,
+			    false)) != NULL) {
+				/* It would print as two records: those before
+				 * it go out, it goes back, we stop. */
+				(void)rx_try_flush(r);
+				errno = 0;
+				rx_undelivered(r, (size_t)n, prio, EXIT_FAIL, why);
+			} else {
 				rx_put(r, (size_t)n, prio);
 				if (!r->batch)
 					rx_flush(r);
@@ -375,21 +389,20 @@ cmd_findable(const char *cmd)
 	errx(127, "%s: command not found", cmd);
 }
 
-/* Opens the queue, non-blocking. With a COMMAND, for writing too if we
- * may, so that a message whose run cannot start is put back (see
- * rx_undelivered); R->put_err keeps why not when we may not. */
+/* Opens the queue, non-blocking, for writing too if we may, so that a
+ * message whose run of COMMAND cannot start, or that cannot be printed, is
+ * put back (see rx_undelivered); R->put_err keeps why not when we may
+ * not. */
 static void
 rx_open(struct receiver *r, bool shared)
 {
-	if (r->cmd != NULL) {
-		r->q = mq_open(r->name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (r->q != (mqd_t)-1) {
-			if (!shared)
-				mqt_check_owner(r->name, r->q);
-			return;
-		}
-		r->put_err = errno;
+	r->q = mq_open(r->name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (r->q != (mqd_t)-1) {
+		if (!shared)
+			mqt_check_owner(r->name, r->q);
+		return;
 	}
+	r->put_err = errno;
 	r->q = mqt_open_existing(r->name, O_RDONLY | O_NONBLOCK, shared);
 }
 

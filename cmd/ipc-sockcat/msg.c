@@ -32,15 +32,28 @@ msg_poll(struct pollfd *p, int64_t last, int64_t bound)
 	return true;
 }
 
+/* Messages not printed because they hold stdout's delimiter: the exit
+ * status is then 1, at the end, for later messages are still printed. */
+static unsigned long n_refused;
+
 /* Prints one received message framed for stdout (-s: drops it). A line
- * that already ends in a newline gets no second one (UDP). */
+ * that already ends in a newline gets no second one (UDP). A message
+ * that holds the delimiter inside would print as two (frame_unfit): it
+ * is dropped with a note. */
 static void
 print_msg(const char *msg, size_t len)
 {
 	enum frame_kind k = opt_frame;
+	const char *why;
 
 	if (opt_sendonly)
 		return;
+	why = frame_unfit(k, msg, len, k == FRAME_LINE && !opt_len32);
+	if (why != NULL) {
+		warnx("%s: message dropped: %s", address, why);
+		n_refused++;
+		return;
+	}
 	if (k == FRAME_LINE && len > 0 && msg[len - 1] == '\n' && !opt_len32) {
 		if (io_write_all(1, msg, len) == -1)
 			fail_stdout(errno);
@@ -177,8 +190,8 @@ len32_run(int fd)
 				fail_counts(errno, NULL);
 		}
 		if (!msg_poll(p, last, opt_idle))
-			errx(EXIT_TIMEOUT, "%s: no data moved for the idle time",
-			    address);
+			errx(n_refused ? EXIT_FAIL : EXIT_TIMEOUT, "%s: no data "
+			    "moved for the idle time", address);
 		uint64_t before = n_sent + n_recv;
 		if (p[2].revents)
 			in_eof = stdin_pull(&in, &sb, -1);
@@ -198,7 +211,7 @@ len32_run(int fd)
 	frame_reader_free(&in);
 	frame_reader_free(&sr);
 	free(sb.buf);
-	return EXIT_OK;
+	return n_refused ? EXIT_FAIL : EXIT_OK;
 }
 
 /* One datagram out; a message over the size limit is an error. */
@@ -270,8 +283,8 @@ udp_run(int fd)
 		if (!msg_poll(p, last, in_eof ? after : opt_idle)) {
 			if (in_eof)
 				break;
-			errx(EXIT_TIMEOUT, "%s: no data moved for the idle time",
-			    address);
+			errx(n_refused ? EXIT_FAIL : EXIT_TIMEOUT, "%s: no data "
+			    "moved for the idle time", address);
 		}
 		if (p[1].revents) {
 			udp_recv(fd, buf);
@@ -286,6 +299,6 @@ udp_run(int fd)
 	progress(n_sent, n_recv, true);
 	frame_reader_free(&in);
 	free(buf);
-	return EXIT_OK;
+	return n_refused ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -151,7 +151,14 @@ on_datagram(struct item *it)
 			pl = strlen(pre);
 			pre[pl++] = '\t';
 		}
-		emit(pre, pl, dbuf, (size_t)n, true);
+		const char *why = emit_unfit(dbuf, (size_t)n, true);
+		if (why == NULL)
+			emit(pre, pl, dbuf, (size_t)n, true);
+		else {
+			addr_format((struct sockaddr *)&ss, mh.msg_namelen,
+			    ADDR_TCP, pre, sizeof pre);
+			emit_refuse(pre, why);
+		}
 		accepted++;
 	}
 }

@@ -42,6 +42,24 @@ emit(const char *pre, size_t pl, const char *msg, size_t len, bool udpmsg)
 		out_failed();
 }
 
+/* NULL if MSG can be printed as one record of the output framing, else
+ * why not (see frame_unfit; UDPMSG: as emit). */
+const char *
+emit_unfit(const char *msg, size_t len, bool udpmsg)
+{
+	return frame_unfit(opt.kind, msg, len, udpmsg && opt.kind == FRAME_LINE);
+}
+
+/* A message from WHO that emit_unfit refused is dropped with a note, given
+ * without -v too since it is data not delivered; its connection (or
+ * datagram) counts as failed: -1 and -n exit 1. */
+void
+emit_refuse(const char *who, const char *why)
+{
+	warnx("%s: message dropped: %s", who, why);
+	print_status = EXIT_FAIL;
+}
+
 /* ---- connections (print and broadcast modes) ---- */
 
 void
@@ -92,13 +110,18 @@ conn_name(const struct conn *c, char *buf, size_t size)
 static int
 conn_msgs(struct conn *c)
 {
-	char *msg;
+	char name[160], *msg;
 	size_t len;
 	int rc;
 
-	while ((rc = frame_next(&c->fr, &msg, &len)) == 1)
-		emit(c->prefix, c->prefix ? strlen(c->prefix) : 0, msg, len,
-		    false);
+	while ((rc = frame_next(&c->fr, &msg, &len)) == 1) {
+		const char *why = emit_unfit(msg, len, false);
+		if (why != NULL)
+			emit_refuse(conn_name(c, name, sizeof name), why);
+		else
+			emit(c->prefix, c->prefix ? strlen(c->prefix) : 0, msg,
+			    len, false);
+	}
 	if (rc == -1)
 		return -1;
 	return c->fr.eof && frame_pending(&c->fr) == 0;

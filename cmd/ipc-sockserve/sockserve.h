@@ -84,6 +84,8 @@ bool limit_reached(void);
 noreturn void out_failed(void);
 void emit(const char *pre, size_t pl, const char *msg, size_t len,
     bool udpmsg);
+const char *emit_unfit(const char *msg, size_t len, bool udpmsg);
+void emit_refuse(const char *who, const char *why);
 void conn_free(struct conn *c);
 void conn_bury(void);
 void conn_end(struct conn *c, int status, const char *why);
