@@ -189,7 +189,9 @@ conn_read_raw(struct conn *c, int64_t now)
 void
 conn_read(struct conn *c, int64_t now)
 {
-	if (c->rd_eof)
+	/* While stdout is blocked nothing more is taken (a client just
+	 * accepted included): epoll reports it again, and it is paused. */
+	if (c->rd_eof || out_blocked())
 		return;
 	if (msgmode) {
 		conn_read_msgs(c, now);
