@@ -256,6 +256,8 @@ listen_update(int64_t now)
 		return;
 	}
 	want = active < opt.max_conns && now >= resume_at;
+	if (udp && out_blocked())
+		want = false;   /* datagrams wait in the kernel meanwhile */
 	if (want == listening)
 		return;
 	for (int i = 0; i < lis.n; i++)
@@ -274,6 +276,8 @@ die(int signo)
 	for (struct conn *c = conns; c != NULL; c = c->next)
 		if (!msgmode && merge_end(&mg, &c->src) == -1)
 			break;
+	if (opt.cmd == NULL)
+		out_last();
 	sig_die(signo);
 }
 
@@ -304,7 +308,7 @@ idle_sweep(int64_t now)
 
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
-		if (now - c->last >= opt.idle_ns)
+		if (!c->paused && now - c->last >= opt.idle_ns)
 			conn_end(c, EXIT_TIMEOUT, "idle, closed");
 	}
 }
@@ -331,6 +335,8 @@ next_timeout(int64_t now, int64_t next_sweep)
 static bool
 finished(void)
 {
+	if (opt.cmd == NULL && out_blocked())
+		return false;   /* what stdout has not taken yet goes first */
 	if (udp)
 		return limit_reached() || term_sig;
 	return active == 0 && (limit_reached() || term_sig);
@@ -355,9 +361,8 @@ dispatch(struct epoll_event *ev, int64_t now)
 		bcast_read(now);
 		break;
 	case IT_STDOUT:
-		/* The reader of stdout went away: nothing left to serve. */
-		errno = EPIPE;
-		out_failed();
+		out_ready(ev->events);
+		break;
 	case IT_CONN: {
 		struct conn *c = (struct conn *)it;
 		if (c->dead)
@@ -370,7 +375,10 @@ dispatch(struct epoll_event *ev, int64_t now)
 			conn_free(c);
 			break;
 		}
-		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		if ((ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+		    out_blocked())
+			conn_pause(c, ev->events & (EPOLLHUP | EPOLLERR));
+		else if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			conn_read(c, now);
 		break;
 	}
@@ -384,6 +392,8 @@ loop(void)
 	int64_t now = num_now(), next_sweep = now + opt.idle_ns / 4;
 
 	for (;;) {
+		if (opt.cmd == NULL)
+			out_update(now);
 		listen_update(now);
 		if (opt.broadcast)
 			bcast_update();
@@ -415,8 +425,6 @@ loop(void)
 static void
 setup_loop(void)
 {
-	struct stat st;
-
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep == -1)
 		err(EXIT_FAIL, "epoll_create1");
@@ -431,13 +439,10 @@ setup_loop(void)
 		return;
 	}
 	merge_init(&mg, STDOUT_FILENO, 0);
-	/* A pipe on stdout whose reader left reports EPOLLERR. */
-	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)) {
-		outitem = (struct item){ IT_STDOUT, STDOUT_FILENO };
-		struct epoll_event ev = { .events = 0, .data.ptr = &outitem };
-		(void)epoll_ctl(ep, EPOLL_CTL_ADD, STDOUT_FILENO, &ev);
-	}
-	if (rawmode && pipe2(rawpipe, O_CLOEXEC) == 0)
+	out_init();
+	/* splice(2) into a socket blocks whatever its flags: -1 reads and
+	 * sends (MSG_DONTWAIT) there, as many calls per chunk. */
+	if (rawmode && oq.how != OUTQ_SEND && pipe2(rawpipe, O_CLOEXEC) == 0)
 		(void)fcntl(rawpipe[1], F_SETPIPE_SZ, RAW_CHUNK);
 	if (opt.broadcast) {
 		initem = (struct item){ IT_STDIN, STDIN_FILENO };

@@ -141,6 +141,44 @@ int ob_put(struct outbuf *ob, const void *data, size_t len);
 int ob_flush(struct outbuf *ob);
 void ob_free(struct outbuf *ob);
 
+/* ---- outq.c: non-blocking writes to an inherited descriptor ---- */
+
+/* How an outq writes. Never by setting O_NONBLOCK on the descriptor: its
+ * open file description is shared (with the shell, the terminal). */
+enum outq_how {
+	OUTQ_PLAIN,   /* write(2) as it is: a regular file (never blocks), or
+	               * what could not be reopened (may block, as before) */
+	OUTQ_REOPEN,  /* a pipe, FIFO or terminal, reopened non-blocking
+	               * through /proc/self/fd: a description of our own */
+	OUTQ_SEND,    /* a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL) */
+};
+struct outq {
+	int fd;              /* what is written: FD, or our reopening of it
+	                      * (poll this one) */
+	enum outq_how how;
+	bool fifo;           /* FD is a pipe or FIFO */
+	char *buf;           /* the backlog: taken, not yet written */
+	size_t off, len, cap;
+};
+/* Sets Q up to write FD, which stays open and unchanged. */
+void outq_init(struct outq *q, int fd);
+/* Closes our reopening and frees the backlog. */
+void outq_free(struct outq *q);
+/* Writes IOV as far as Q->fd takes it now, the rest kept in the backlog;
+ * while the backlog is not empty everything goes behind it, so bytes
+ * leave in order and a partial write never lets other output in between.
+ * When all of it was written at once this is one writev (or sendmsg).
+ * Returns 0 (EAGAIN is no error), or -1 with errno when the write
+ * failed. */
+int outq_writev(struct outq *q, const struct iovec *iov, int iovcnt);
+int outq_write(struct outq *q, const void *p, size_t len);
+/* Writes the backlog. Returns 0 once it is empty, 1 while Q->fd takes no
+ * more (poll it for POLLOUT), -1 with errno. WAIT: polls until it is
+ * empty (a signal we die of still ends the tool). */
+int outq_flush(struct outq *q, bool wait);
+/* Bytes in the backlog. */
+size_t outq_pending(const struct outq *q);
+
 /* ---- frame.c: message framing, one reader and one writer ---- */
 
 enum frame_kind { FRAME_LINE, FRAME_NUL, FRAME_NETSTRING, FRAME_LEN32 };
@@ -367,6 +405,7 @@ struct merge {
 	int fd;
 	size_t max_piece;  /* a longer line goes out in pieces of this size */
 	uint64_t open_id;  /* source whose unterminated piece ends the output */
+	struct outq *out;  /* if set, written through it instead of FD */
 	struct iovec *iov;
 	size_t iov_cap;
 };

@@ -70,10 +70,16 @@ merge_begin(struct merge *m, struct merge_src *s, size_t *n)
 		merge_iov_add(m, n, s->prefix, s->prefix_len);
 }
 
+/* Through M->out when set: a blocked output then keeps the rest, in
+ * order, and the caller's loop goes on. */
 static int
 merge_write(struct merge *m, size_t n)
 {
-	return n == 0 ? 0 : io_writev_all(m->fd, m->iov, (int)n);
+	if (n == 0)
+		return 0;
+	if (m->out != NULL)
+		return outq_writev(m->out, m->iov, (int)n);
+	return io_writev_all(m->fd, m->iov, (int)n);
 }
 
 static void

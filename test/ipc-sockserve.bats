@@ -179,6 +179,167 @@ print(s.getsockname()[1])"
 	[ ! -s err ]
 }
 
+# ---- a blocked stdout: the loop goes on ----
+
+# A reader of the FIFO "out" that reads nothing until told: it holds the
+# read end, makes "full" once the pipe takes no more (polled with a
+# deadline: a write end of its own reports no room), waits for "go" to
+# be opened, then copies everything to "got" until EOF.
+HOLDREADER='
+import os, select, sys, time
+fd = os.open("out", os.O_RDONLY)
+w = os.open("out", os.O_WRONLY | os.O_NONBLOCK)
+deadline = time.monotonic() + 20
+while select.select([], [w], [], 0)[1]:
+    if time.monotonic() > deadline: sys.exit("the pipe never filled")
+    time.sleep(0.02)
+os.close(w)
+open("full", "w").close()
+open("go").close()
+with open("got", "wb") as f:
+    while True:
+        b = os.read(fd, 1 << 16)
+        if not b: break
+        f.write(b)
+'
+
+# hold_stdout ARGS...: starts the reader above and ipc-sockserve ARGS
+# (with -r 3) writing to it; sets pid (the server's) and rpid.
+hold_stdout() {
+	mkfifo out ready go
+	python3 -c "$HOLDREADER" &
+	rpid=$!
+	bg_track "$rpid"
+	ipc-sockserve -r 3 "$@" 3>ready >out 2>err &
+	pid=$!
+	bg_track "$pid"
+	read -r -t 10 addr <ready
+}
+
+# A Unix-socket client that sends LINES numbered lines of varied length,
+# some longer than a pipe's atomic write, then closes.
+FILLER='
+import socket, sys
+cid, n = sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"".join(b"%s %d %s\n" % (cid.encode(), i, b"x" * (i * 37 % 9000))
+    for i in range(n)))
+s.close()
+'
+
+@test "stdout blocked: clients wait, new ones are accepted, -i runs, lines stay whole and in order" {
+	hold_stdout -n 4 -i 1s unix:s.sock
+	for c in a b c; do
+		python3 -c "$FILLER" s.sock "$c" 400 &
+	done
+	poll_until 20 test -e full
+	# The server is blocked on stdout: it still accepts, and closes a
+	# client idle for 1s (the client sees EOF).
+	run -0 timeout 20 python3 -c "
+import socket, time
+s = socket.socket(socket.AF_UNIX); s.connect('s.sock')
+t = time.monotonic()
+assert s.recv(10) == b''
+print(time.monotonic() - t)"
+	python3 -c "import sys; assert 0.9 <= float(sys.argv[1]) < 15" "$output"
+	: >go
+	wait_exit "$pid" 30
+	[ "$status" -eq 124 ]     # one connection was closed by -i
+	wait "$rpid"
+	python3 -c "
+import re
+seen = {'a': 0, 'b': 0, 'c': 0}
+for line in open('got', 'rb').read().split(b'\n')[:-1]:
+    m = re.fullmatch(rb'([abc]) (\d+) (x*)', line)
+    assert m, line[:80]
+    c, i = m.group(1).decode(), int(m.group(2))
+    assert i == seen[c] and len(m.group(3)) == i * 37 % 9000, (c, i)
+    seen[c] += 1
+assert seen == {'a': 400, 'b': 400, 'c': 400}, seen"
+}
+
+@test "stdout blocked: SIGTERM ends the server after --grace (143), socket removed (-1 too)" {
+	for once in "" -1; do
+		rm -f out ready go full got
+		hold_stdout $once -v --grace 1s unix:s.sock
+		python3 -c "$FILLER" s.sock a 2000 &
+		bg_track $!
+		poll_until 20 test -e full
+		t0=$(date +%s%N)
+		kill -TERM "$pid"
+		wait_exit "$pid" 10
+		[ "$status" -eq 143 ]
+		t=$((($(date +%s%N) - t0) / 1000000))
+		((t >= 900))           # it waited for the grace period
+		[ ! -e s.sock ]
+		grep -q 'Terminated: 1 connection to finish' err
+		: >go
+		wait "$rpid"
+	done
+}
+
+@test "stdout blocked with -1: the bytes arrive unchanged once it drains" {
+	head -c 3000000 /dev/urandom >bin
+	hold_stdout -1 unix:s.sock
+	python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect('s.sock')
+s.sendall(open('bin', 'rb').read()); s.close()" &
+	poll_until 20 test -e full
+	: >go
+	wait_exit "$pid" 20
+	[ "$status" -eq 0 ]
+	wait "$rpid"
+	cmp bin got
+}
+
+# Stdout a pipe, a socket or a terminal that nobody reads: SIGTERM still
+# ends the server after --grace, and the file description it shares
+# with us is left blocking (it reopened or used send(MSG_DONTWAIT)).
+SHAREDOUT='
+import fcntl, os, pty, select, socket, subprocess, sys, time
+kind = sys.argv[1]
+if kind == "pipe":
+    rd, wr = os.pipe()
+elif kind == "socket":
+    a, b = socket.socketpair(); rd, wr = a.detach(), b.detach()
+else:
+    rd, wr = pty.openpty()
+rr, rw = os.pipe()
+srv = subprocess.Popen(["ipc-sockserve", "--grace", "1s", "-r", str(rw),
+    "unix:s.sock"], stdout=wr, pass_fds=[rw])
+os.close(rw)
+assert os.read(rr, 100) == b"unix:s.sock\n"
+c = socket.socket(socket.AF_UNIX); c.connect("s.sock"); c.setblocking(False)
+sent, deadline = 0, time.monotonic() + 20
+# Send until the server stops taking: it is paused, stdout full.
+while select.select([], [c], [], 2)[1]:
+    try: sent += c.send(b"y" * 4095 + b"\n")
+    except BlockingIOError: pass
+    assert time.monotonic() < deadline, "the server never stopped reading"
+t = time.monotonic()
+srv.send_signal(15)
+assert srv.wait(10) == -15
+assert 0.9 <= time.monotonic() - t < 10
+assert not os.path.exists("s.sock")
+assert not fcntl.fcntl(wr, fcntl.F_GETFL) & os.O_NONBLOCK, "O_NONBLOCK left set"
+os.set_blocking(rd, False)
+got = 0
+try:
+    while True:
+        b = os.read(rd, 1 << 16)
+        if not b: break
+        got += len(b)
+except (BlockingIOError, OSError): pass
+assert got < sent, (got, sent)
+'
+
+@test "stdout a pipe, socket or terminal not read: --grace still runs; its flags untouched" {
+	for kind in pipe socket tty; do
+		run -0 timeout 30 python3 -c "$SHAREDOUT" "$kind"
+	done
+}
+
 @test "-i closes a connection that moved no data" {
 	serve_bg ipc-sockserve -i 200ms -r 3 0
 	run -0 python3 -c "

@@ -129,7 +129,7 @@ on_datagram(struct item *it)
 {
 	static char dbuf[65536];
 
-	for (int i = 0; i < 64 && !limit_reached(); i++) {
+	for (int i = 0; i < 64 && !limit_reached() && !out_blocked(); i++) {
 		struct sockaddr_storage ss;
 		struct iovec iov = { dbuf, sizeof dbuf };
 		struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss,

@@ -38,8 +38,7 @@ emit(const char *pre, size_t pl, const char *msg, size_t len, bool udpmsg)
 		{ hdr, hl }, { (void *)pre, pl }, { (void *)msg, len },
 		{ (void *)tr, tl },
 	};
-	if (io_writev_all(STDOUT_FILENO, iov, 4) == -1)
-		out_failed();
+	out_writev(iov, 4);
 }
 
 /* NULL if MSG can be printed as one record of the output framing, else
@@ -184,42 +183,6 @@ conn_read_msgs(struct conn *c, int64_t now)
 	conn_msgs_end(c);
 }
 
-/* Copies what one client sent straight to stdout (-1: nothing to
- * interleave), through a pipe of ours with splice(2). */
-static void
-raw_out(size_t n)
-{
-	while (n > 0) {
-		ssize_t m = splice(rawpipe[0], NULL, STDOUT_FILENO, NULL, n,
-		    SPLICE_F_MOVE);
-		if (m > 0) {
-			n -= (size_t)m;
-			continue;
-		}
-		if (m == -1 && errno == EINTR) {
-			sig_check();
-			continue;
-		}
-		if (m == -1 && errno == EINVAL) {
-			/* stdout takes no splice: the plain way. */
-			ssize_t r = io_read(rawpipe[0], rbuf,
-			    n < sizeof rbuf ? n : sizeof rbuf);
-			if (r <= 0)
-				err(EXIT_FAIL, "pipe");
-			if (io_write_all(STDOUT_FILENO, rbuf, (size_t)r) == -1)
-				out_failed();
-			n -= (size_t)r;
-			continue;
-		}
-		if (m == -1 && errno == EAGAIN) {
-			if (io_write_all(STDOUT_FILENO, "", 0) == -1)
-				out_failed();
-			continue;
-		}
-		out_failed();
-	}
-}
-
 static bool
 conn_read_raw(struct conn *c, int64_t now)
 {
@@ -240,6 +203,8 @@ conn_read_raw(struct conn *c, int64_t now)
 		}
 		c->last = now;
 		raw_out((size_t)n);
+		if (rawheld > 0)
+			return true;   /* stdout is blocked: paused (out.c) */
 	}
 	return true;
 }
@@ -247,7 +212,9 @@ conn_read_raw(struct conn *c, int64_t now)
 void
 conn_read(struct conn *c, int64_t now)
 {
-	if (c->rd_eof)
+	/* While stdout is blocked nothing more is taken (a client just
+	 * accepted included): epoll reports it again, and it is paused. */
+	if (c->rd_eof || out_blocked())
 		return;
 	if (msgmode) {
 		conn_read_msgs(c, now);
@@ -261,6 +228,8 @@ conn_read(struct conn *c, int64_t now)
 			c->last = now;
 			if (merge_feed(&mg, &c->src, rbuf, (size_t)n) == -1)
 				out_failed();
+			if (out_blocked())
+				return;    /* taken no further: paused (out.c) */
 			if ((size_t)n < sizeof rbuf / 2 && i > 0)
 				return;
 			continue;
@@ -272,7 +241,7 @@ conn_read(struct conn *c, int64_t now)
 			c->rd_eof = true;
 			if (merge_end(&mg, &c->src) == -1)
 				out_failed();
-			ep_ctl(EPOLL_CTL_MOD, &c->it, c->want_out ? EPOLLOUT : 0);
+			conn_watch(c);
 			return;
 		}
 		if (n == 0)
@@ -325,8 +294,7 @@ bcast_flush(struct conn *c, int64_t now)
 	bool want = c->out_len > 0;
 	if (want != c->want_out) {
 		c->want_out = want;
-		ep_ctl(EPOLL_CTL_MOD, &c->it, (c->rd_eof ? 0 : EPOLLIN) |
-		    (want ? EPOLLOUT : 0));
+		conn_watch(c);
 	}
 	if (!want && in_eof && !c->wr_shut) {
 		bcast_shut(c);

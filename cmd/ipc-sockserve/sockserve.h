@@ -1,7 +1,8 @@
 /* ipc-sockserve's parts share this: the options, the event loop's items,
  * the connections and the server's state. ipc-sockserve.c holds options,
- * the loop and the end; conn.c print and broadcast connections; accept.c
- * accepting, UDP and exec mode. */
+ * the loop and the end; conn.c print and broadcast connections; out.c
+ * stdout, written without blocking the loop; accept.c accepting, UDP and
+ * exec mode. */
 #ifndef SOCKSERVE_H
 #define SOCKSERVE_H
 
@@ -52,6 +53,7 @@ struct conn {
 	char *out;                  /* broadcast backlog */
 	size_t out_off, out_len, out_cap;
 	bool rd_eof, wr_shut, want_out, dead;
+	bool paused, unwatched;     /* not read while stdout is blocked (out.c) */
 };
 
 extern struct addr addr;
@@ -95,6 +97,20 @@ void bcast_shut(struct conn *c);
 bool bcast_flush(struct conn *c, int64_t now);
 void bcast_update(void);
 void bcast_read(int64_t now);
+
+/* out.c */
+extern struct outq oq;              /* stdout */
+extern size_t rawheld;              /* -1: bytes in rawpipe for stdout */
+void out_init(void);
+bool out_blocked(void);
+void out_writev(const struct iovec *iov, int iovcnt);
+void raw_out(size_t n);
+void out_update(int64_t now);
+void out_ready(uint32_t events);
+void out_last(void);
+uint32_t conn_events(const struct conn *c);
+void conn_watch(struct conn *c);
+void conn_pause(struct conn *c, bool hup);
 
 /* accept.c */
 void on_accept(struct item *it, int64_t now);
