@@ -3,7 +3,8 @@
  * connection with the UCSPI environment; broadcast mode also sends stdin
  * to every client; UDP prints each datagram as one message. This file
  * holds the options, the event loop and the end; cmd/ipc-sockserve/ the
- * connections (conn.c) and accepting, UDP and exec mode (accept.c). */
+ * connections (conn.c), accepting and UDP (accept.c) and exec mode
+ * (exec.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,7 +26,8 @@
 
 #define SYNOPSIS \
 	"ipc-sockserve [-1bpv0] [-n N] [-c N] [-i DUR] [-r FD] [--mode MODE]\n" \
-	"    [--grace DUR] [--allow-uid UID|USER|any] [--netstring|--len32]\n" \
+	"    [--grace DUR] [--allow-uid UID|USER|any] [--max-per-source N]\n" \
+	"    [--netstring|--len32]\n" \
 	"    ADDRESS [-- COMMAND [ARG...]]"
 
 #define HELP \
@@ -36,19 +38,21 @@
 	"  -1, --once           serve one connection (UDP: one datagram), exit\n" \
 	"  -n, --count N        exit after N connections (UDP: N datagrams)\n" \
 	"  -c, --max-conns N    at most N connections at once\n" \
-	"  -i, --idle DUR       close a connection idle for DUR (print mode)\n" \
+	"  -i, --idle DUR       close a connection idle for DUR (exec mode: TCP)\n" \
 	"  -p, --peer           prefix each printed line with the peer address\n" \
 	"  -b, --broadcast      send each stdin line to every client\n" \
 	"  -r, --ready-fd FD    write the bound addresses to FD once listening\n" \
 	"      --mode MODE      Unix socket permissions (default 0600)\n" \
 	"      --grace DUR      on SIGTERM/SIGINT let connections finish (5s)\n" \
 	"      --allow-uid U    also accept Unix peers of uid/user U, or 'any'\n" \
+	"      --max-per-source N  at most N connections from one address/uid\n" \
 	"  -0, --null, --netstring  framing of printed messages\n" \
 	"      --len32          the socket carries 4-byte length frames\n" \
 	"  -v, --verbose        diagnostics on stderr\n" \
 	"  -h, --help, -V, --version\n"
 
 enum { OPT_MODE = 0x2001, OPT_GRACE, OPT_ALLOW };
+enum { OPT_MAX_PER_SOURCE = 0x2101 };
 
 struct opts opt = { .ready_fd = -1, .grace_ns = 5000000000LL, .mode = 0600 };
 struct addr addr;
@@ -65,7 +69,7 @@ struct conn *conns;          /* every open connection */
 struct conn *graveyard;      /* closed, freed after the batch */
 char rbuf[RBUF_SIZE];
 int rawpipe[2] = { -1, -1 };
-pid_t *kids;                 /* exec mode: running children */
+struct kid *kids;            /* exec mode: running children */
 long long nkids;
 int last_status;             /* exec mode -1: the child's status */
 int print_status;            /* print mode: 1 if a connection failed, 124 idle */
@@ -101,6 +105,7 @@ parse_opts(int argc, char **argv)
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "allow-uid", required_argument, NULL, OPT_ALLOW },
+		{ "max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE },
 		CLI_LONGOPTS,
 		FRAME_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -132,6 +137,10 @@ parse_opts(int argc, char **argv)
 			else
 				cli_usage_err("--allow-uid: at most 16");
 			break;
+		case OPT_MAX_PER_SOURCE:
+			opt.max_per_source = num_parse(optarg, 1, 1000000,
+			    "max-per-source");
+			break;
 		case 'v': opt.verbose++; break;
 		case 'h': cli_help(HELP);
 		case 'V': cli_version();
@@ -161,9 +170,11 @@ check_opts(void)
 {
 	udp = addr.proto == ADDR_UDP;
 	unixsock = addr.proto == ADDR_UNIX;
-	if (opt.cmd != NULL && opt.idle_ns > 0)
-		cli_usage_err("-i/--idle is for print mode: in exec mode the "
-		    "command owns the socket; use timeout(1) in COMMAND");
+	/* Exec mode learns when data last moved from TCP_INFO: TCP only. */
+	if (opt.cmd != NULL && opt.idle_ns > 0 && unixsock)
+		cli_usage_err("-i/--idle in exec mode is for TCP: a Unix socket "
+		    "does not tell when data last moved; use timeout(1) in "
+		    "COMMAND");
 	if (opt.cmd != NULL && (opt.peer || opt.broadcast || opt.len32 ||
 	    opt.kind != FRAME_LINE))
 		cli_usage_err("--peer, --broadcast and framing options are for "
@@ -171,6 +182,9 @@ check_opts(void)
 	if (udp && (opt.cmd != NULL || opt.broadcast || opt.len32 || opt.idle_ns))
 		cli_usage_err("udp: is print mode only (no COMMAND, --broadcast, "
 		    "--len32 or --idle)");
+	if (udp && opt.max_per_source)
+		cli_usage_err("--max-per-source counts connections: udp: has "
+		    "none");
 	if (opt.mode_set && (!unixsock || addr.abstract))
 		cli_usage_err("--mode applies to a Unix socket path%s",
 		    addr.abstract ? " (an abstract socket has no permissions)" :
@@ -186,6 +200,8 @@ check_opts(void)
 		/* Never handed to a child. */
 		(void)fcntl(opt.ready_fd, F_SETFD, FD_CLOEXEC);
 	}
+	if (opt.cmd != NULL)
+		exec_check();
 	msgmode = opt.len32 || opt.kind != FRAME_LINE;
 	rawmode = opt.once && !opt.peer && !opt.broadcast && !msgmode && !udp &&
 	    opt.cmd == NULL;
@@ -271,7 +287,7 @@ noreturn void
 die(int signo)
 {
 	for (long long i = 0; i < nkids; i++)
-		kill(kids[i], SIGTERM);
+		kill(kids[i].pid, SIGTERM);
 	/* Lines held back for a newline are still printed. */
 	for (struct conn *c = conns; c != NULL; c = c->next)
 		if (!msgmode && merge_end(&mg, &c->src) == -1)
@@ -311,6 +327,7 @@ idle_sweep(int64_t now)
 		if (!c->paused && now - c->last >= opt.idle_ns)
 			conn_end(c, EXIT_TIMEOUT, "idle, closed");
 	}
+	kids_idle_sweep(now);
 }
 
 /* Milliseconds until the next timer (idle sweep, EMFILE pause, grace). */
@@ -319,7 +336,7 @@ next_timeout(int64_t now, int64_t next_sweep)
 {
 	int64_t t = INT64_MAX;
 
-	if (opt.idle_ns && conns != NULL)
+	if (opt.idle_ns && (conns != NULL || nkids > 0))
 		t = next_sweep - now;
 	if (resume_at > now && resume_at - now < t)
 		t = resume_at - now;
@@ -415,8 +432,7 @@ loop(void)
 			bcast_read(now);
 		if (opt.idle_ns && now >= next_sweep) {
 			idle_sweep(now);
-			next_sweep = now + (opt.idle_ns / 4 > 10000000 ?
-			    opt.idle_ns / 4 : 10000000);
+			next_sweep = now + idle_interval();
 		}
 		conn_bury();
 	}

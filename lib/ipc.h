@@ -306,6 +306,46 @@ int spawn_status(int wstatus);
  * there but cannot run: EACCES, a directory, ...). */
 int spawn_exec_status(int e);
 
+/* ---- cmdpath.c: a command found as execvp(3) finds it ---- */
+
+/* Finds NAME as execvp(3) would run it: a name with a '/' is that file;
+ * another is looked for in each PATH entry in turn (an empty entry is the
+ * current directory; without PATH, confstr's _CS_PATH), passing over a
+ * directory or a file we may not execute, and stopping at any other
+ * error but "not there". Returns 0 with the file to execve(2) in OUT
+ * (SIZE bytes); else the errno execvp would give: ENOENT when nothing is
+ * there (a shell's 127), or why the first file found cannot run (EACCES,
+ * EISDIR, ...: 126), that file in OUT. */
+int cmd_find(const char *name, char *out, size_t size);
+/* cmd_find, exiting on failure as a shell would: 127 and "NAME: command
+ * not found", or 126 (127 for a missing NAME with a '/') and "FILE: why". */
+void cmd_require(const char *name, char *out, size_t size);
+
+/* ---- keycount.c: a count per short key (connections per source) ---- */
+
+#define KC_KEY_MAX 24
+struct kc_key {
+	uint64_t w[KC_KEY_MAX / 8];  /* the key's bytes, zero-padded */
+};
+struct kc_slot {
+	struct kc_key key;
+	uint32_t count;              /* 0: empty */
+};
+/* Zeroed: empty. It grows to twice the most keys counted at once. */
+struct keycount {
+	struct kc_slot *slot;
+	size_t mask, used;
+	uint64_t seed;
+};
+/* K from up to KC_KEY_MAX bytes (more are cut). */
+void kc_key(struct kc_key *k, const void *bytes, size_t len);
+/* Adds one to K's count unless it is at MAX already: true if it did. */
+bool kc_take(struct keycount *t, const struct kc_key *k, uint32_t max);
+/* Takes one from K's count (forgetting K at 0). */
+void kc_put(struct keycount *t, const struct kc_key *k);
+uint32_t kc_count(const struct keycount *t, const struct kc_key *k);
+void kc_free(struct keycount *t);
+
 /* ---- relay.c: a two-way relay with half-close ---- */
 
 struct relay_end {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -189,6 +190,22 @@ listen_inet(struct listener *l, const struct addr *a, int backlog,
 		    a->host[0] ? a->host : "localhost");
 }
 
+/* Another user's socket is theirs to remove, even where we could (as
+ * root): it is never probed nor replaced. Ours and root's only. */
+static void
+listen_check_owner(const char *path, const struct stat *st)
+{
+	struct passwd *pw;
+
+	if (st->st_uid == geteuid() || st->st_uid == 0)
+		return;
+	if ((pw = getpwuid(st->st_uid)) != NULL)
+		errx(EXIT_FAIL, "%s: a socket of user %s (uid %u), not ours "
+		    "(left untouched)", path, pw->pw_name, (unsigned)st->st_uid);
+	errx(EXIT_FAIL, "%s: a socket of uid %u, not ours (left untouched)",
+	    path, (unsigned)st->st_uid);
+}
+
 /* A socket file at the path: replaced only if stale (no listener on it,
  * and a probe connect is refused); a live socket, a datagram socket,
  * another user's socket and any other kind of file are errors, and the
@@ -211,6 +228,7 @@ listen_unix_clear(const struct addr *a, const struct sockaddr_un *sun,
 		    a->path);
 	if (udiag_listening(&st) == 1)
 		errx(EXIT_FAIL, "%s: a server is listening on it", a->path);
+	listen_check_owner(a->path, &st);
 	p = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (p == -1)
 		err(EXIT_FAIL, "socket");

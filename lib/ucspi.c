@@ -2,6 +2,7 @@
  * (PROTO, TCPREMOTEIP, ..., UNIXREMOTEPID, ...) and a program started per
  * connection with the socket on its stdin and stdout. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,40 +82,21 @@ ucspi_vals(int fd, const struct sockaddr *peer, socklen_t peerlen,
 	return 5;
 }
 
-/* ARGV0 found on PATH once, not by a search per connection (each miss
- * is an execve(2) in the child); NULL leaves the search to execvpe. */
+/* ARGV0 found on PATH once (cmd_find, execvp's rules), not by a search
+ * per connection (each miss is an execve(2) in the child); NULL when it
+ * cannot run, left to execvpe to say why. */
 static const char *
 ucspi_path(const char *argv0)
 {
 	static const char *cached_for;
-	static char *found;
-	const char *path = getenv("PATH");
+	static char found[PATH_MAX];
+	static bool ok;
 
-	if (argv0 == cached_for)
-		return found;
-	cached_for = argv0;
-	free(found);
-	found = NULL;
-	if (strchr(argv0, '/') != NULL || path == NULL)
-		return NULL;
-	for (const char *p = path; ; p++) {
-		const char *e = strchrnul(p, ':');
-		struct stat st;
-		char *cand;
-		if (e > p && asprintf(&cand, "%.*s/%s", (int)(e - p), p,
-		    argv0) != -1) {
-			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-			    access(cand, X_OK) == 0) {
-				found = cand;
-				break;
-			}
-			free(cand);
-		}
-		if (*e == '\0')
-			break;
-		p = e;
+	if (argv0 != cached_for) {
+		cached_for = argv0;
+		ok = cmd_find(argv0, found, sizeof found) == 0;
 	}
-	return found;
+	return ok ? found : NULL;
 }
 
 /* fork+exec per connection is the cost of exec mode. vfork(2) copies no

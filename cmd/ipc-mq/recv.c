@@ -159,7 +159,7 @@ rx_run_cmd(struct receiver *r, size_t len, unsigned prio)
 	if (pipe2(p, O_CLOEXEC) == -1)
 		rx_undelivered(r, len, prio, EXIT_FAIL, "pipe");
 	sp.fd_in = p[0];
-	/* cmd_findable passed, but exec can still fail: a #! interpreter
+	/* cmd_require passed, but exec can still fail: a #! interpreter
 	 * that is missing, a file changed since. */
 	if (spawn_start(&sp, r->cmd, envv, &st) == -1)
 		rx_undelivered(r, len, prio, st, r->cmd[0]);
@@ -328,67 +328,6 @@ rx_loop(struct receiver *r, long long count, bool all)
 	rx_flush(r);
 }
 
-/* 0 if PATH is a regular file we may execute, else the errno execve(2)
- * would fail with (EISDIR for a directory: clearer than its EACCES). */
-static int
-cmd_runnable(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1)
-		return errno;
-	if (S_ISDIR(st.st_mode))
-		return EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return EACCES;
-	/* AT_EACCESS: execve goes by the effective ids, so does this. */
-	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == -1)
-		return errno;
-	return 0;
-}
-
-/* COMMAND must resolve before any message is taken for it, much as
- * execvp(3) resolves it: a name with a slash is that file; another is
- * searched for on PATH, passing over what cannot run (a directory, a
- * file without execute permission), which is reported (126) only if
- * nothing runnable is found (else 127). Exits unless a regular
- * executable file is found. */
-static void
-cmd_findable(const char *cmd)
-{
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX], bad[PATH_MAX], dflt[64];
-	int e, bad_e = 0;
-
-	if (strchr(cmd, '/') != NULL) {
-		if ((e = cmd_runnable(cmd)) != 0)
-			errc(spawn_exec_status(e), e, "%s", cmd);
-		return;
-	}
-	/* Without PATH, glibc's execvp searches confstr's _CS_PATH. */
-	if (path == NULL) {
-		size_t n = confstr(_CS_PATH, dflt, sizeof dflt);
-		path = n > 0 && n <= sizeof dflt ? dflt : "/bin:/usr/bin";
-	}
-	while (*cmd != '\0' && *path != '\0') {
-		size_t n = strcspn(path, ":");
-		int len = snprintf(buf, sizeof buf, "%.*s%s%s", (int)n, path,
-		    n ? "/" : "", cmd);
-		path += n + (path[n] == ':');
-		e = len >= 0 && (size_t)len < sizeof buf ? cmd_runnable(buf) :
-		    ENAMETOOLONG;
-		if (e == 0)
-			return;
-		if (e != ENOENT && e != ENOTDIR && bad_e == 0) {
-			bad_e = e;
-			snprintf(bad, sizeof bad, "%s", buf);
-		}
-	}
-	if (bad_e != 0)
-		errc(126, bad_e, "%s", bad);
-	errx(127, "%s: command not found", cmd);
-}
-
 /* Opens the queue, non-blocking, for writing too if we may, so that a
  * message whose run of COMMAND cannot start, or that cannot be printed, is
  * put back (see rx_undelivered); R->put_err keeps why not when we may
@@ -452,7 +391,7 @@ mqt_cmd_recv(int argc, char **argv)
 	long long count = 1;
 	bool all = false, follow = false, shared = false;
 	int modes = 0, c;
-	char name[258];
+	char name[258], path[PATH_MAX];
 
 	while ((c = mqt_verb_opt(argc, argv, "+hVvn:aft:P0", lo, &shared)) != -1) {
 		if (frame_opt(c, &r.kind))
@@ -474,7 +413,8 @@ mqt_cmd_recv(int argc, char **argv)
 		if (strcmp(argv[optind], "--") != 0 || optind + 1 == argc)
 			mqt_usage();
 		r.cmd = argv + optind + 1;
-		cmd_findable(r.cmd[0]);
+		/* COMMAND must resolve before any message is taken for it. */
+		cmd_require(r.cmd[0], path, sizeof path);
 	}
 	rx_setup(&r, name, shared, follow);
 	/* -a: the messages there now, not those a fast producer adds. */

@@ -1,8 +1,9 @@
-/* ipc-sockserve's accepting: the peer check of Unix sockets, a new
- * connection added to the loop or handed to COMMAND (exec mode, reaped
- * here), and UDP datagrams. */
+/* ipc-sockserve's accepting: the peer check of Unix sockets, the limit
+ * per source (--max-per-source), a new connection added to the loop or
+ * handed to COMMAND (exec.c), and UDP datagrams. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,8 +14,6 @@
 
 #include "ipc.h"
 #include "sockserve.h"
-
-/* ---- accepting ---- */
 
 static bool
 peer_allowed(int fd, struct ucred *cr)
@@ -34,9 +33,77 @@ peer_allowed(int fd, struct ucred *cr)
 	return false;
 }
 
+/* ---- connections per source ---- */
+
+static struct keycount sources;  /* open connections per source */
+
+/* The source of a connection: its address without the port (an IPv4
+ * address mapped into IPv6 counts as the IPv4 one), or a Unix peer's uid. */
+static void
+source_key(const struct sockaddr_storage *ss, const struct ucred *cr,
+    struct kc_key *k)
+{
+	unsigned char b[1 + 16];
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	if (unixsock) {
+		b[0] = 'u';
+		memcpy(b + 1, &cr->uid, sizeof cr->uid);
+		kc_key(k, b, 1 + sizeof cr->uid);
+	} else if (ss->ss_family == AF_INET) {
+		b[0] = 4;
+		memcpy(b + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		kc_key(k, b, 1 + 4);
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		b[0] = 4;
+		memcpy(b + 1, s6->sin6_addr.s6_addr + 12, 4);
+		kc_key(k, b, 1 + 4);
+	} else {
+		b[0] = 6;
+		memcpy(b + 1, &s6->sin6_addr, 16);
+		kc_key(k, b, 1 + 16);
+	}
+}
+
+/* Counts a new connection against its source's --max-per-source; false
+ * (with a -v note) when that source has as many open already. */
+static bool
+source_take(const struct sockaddr_storage *ss, socklen_t sl,
+    const struct ucred *cr, struct kc_key *k)
+{
+	char name[160];
+
+	if (opt.max_per_source == 0)
+		return true;
+	source_key(ss, cr, k);
+	if (kc_take(&sources, k, (uint32_t)opt.max_per_source))
+		return true;
+	if (opt.verbose) {
+		if (unixsock)
+			snprintf(name, sizeof name, "uid %u (pid %d)",
+			    (unsigned)cr->uid, (int)cr->pid);
+		else
+			addr_format((const struct sockaddr *)ss, sl, ADDR_TCP,
+			    name, sizeof name);
+		warnx("%s: closed: %lld connections from its %s already "
+		    "(--max-per-source)", name, opt.max_per_source,
+		    unixsock ? "uid" : "address");
+	}
+	return false;
+}
+
+void
+source_put(const struct kc_key *k)
+{
+	if (opt.max_per_source != 0)
+		kc_put(&sources, k);
+}
+
+/* ---- accepting ---- */
+
 static void
 conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
-    const struct ucred *cr, int64_t now)
+    const struct ucred *cr, const struct kc_key *source, int64_t now)
 {
 	struct conn *c = calloc(1, sizeof *c);
 
@@ -45,6 +112,7 @@ conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 	c->it.kind = IT_CONN;
 	c->it.fd = fd;
 	c->last = now;
+	c->source = *source;
 	memcpy(&c->peer, ss, sl);
 	c->peerlen = sl;
 	c->pid = unixsock ? cr->pid : 0;
@@ -72,9 +140,6 @@ conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 		ep_ctl(EPOLL_CTL_ADD, &c->it, EPOLLIN);
 }
 
-static void spawn_conn(int fd, const struct sockaddr_storage *ss,
-    socklen_t sl, const struct ucred *cr);
-
 static void
 accept_failed(int64_t now)
 {
@@ -99,6 +164,7 @@ on_accept(struct item *it, int64_t now)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
 		struct ucred cr = { 0 };
+		struct kc_key source = { 0 };
 		int fd;
 
 		if (limit_reached() || active >= opt.max_conns || now < resume_at)
@@ -109,16 +175,18 @@ on_accept(struct item *it, int64_t now)
 			accept_failed(now);
 			return;
 		}
-		if (unixsock && !peer_allowed(fd, &cr)) {
+		/* Refused peers do not count toward -1/-n. */
+		if ((unixsock && !peer_allowed(fd, &cr)) ||
+		    !source_take(&ss, sl, &cr, &source)) {
 			close(fd);
 			continue;
 		}
 		accepted++;
 		active++;
 		if (opt.cmd != NULL)
-			spawn_conn(fd, &ss, sl, &cr);
+			spawn_conn(fd, &ss, sl, &cr, &source);
 		else
-			conn_add(fd, &ss, sl, &cr, now);
+			conn_add(fd, &ss, sl, &cr, &source, now);
 	}
 }
 
@@ -162,48 +230,3 @@ on_datagram(struct item *it)
 		accepted++;
 	}
 }
-
-/* ---- exec mode ---- */
-
-static void
-spawn_conn(int fd, const struct sockaddr_storage *ss, socklen_t sl,
-    const struct ucred *cr)
-{
-	int status = 126;
-	pid_t pid = ucspi_spawn(fd, opt.cmd, (const struct sockaddr *)ss, sl,
-	    unixsock ? cr : NULL, &status);
-
-	close(fd);
-	if (pid == -1) {
-		warn("%s", opt.cmd[0]);
-		active--;
-		last_status = status;
-		return;
-	}
-	kids[nkids++] = pid;
-	if (opt.verbose > 1)
-		warnx("conn %lld: pid %d", accepted, (int)pid);
-}
-
-void
-reap(void)
-{
-	int ws;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
-		for (long long i = 0; i < nkids; i++) {
-			if (kids[i] != pid)
-				continue;
-			kids[i] = kids[--nkids];
-			active--;
-			last_status = spawn_status(ws);
-			if (opt.verbose && last_status != 0)
-				warnx("pid %d: %s %d", (int)pid,
-				    WIFSIGNALED(ws) ? "killed by signal" : "exit",
-				    WIFSIGNALED(ws) ? WTERMSIG(ws) : last_status);
-			break;
-		}
-	}
-}
-

@@ -71,6 +71,7 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	close(c->it.fd);
+	source_put(&c->source);
 	/* Later events of this epoll batch may still point at C. */
 	c->dead = true;
 	c->next = graveyard;

@@ -1,8 +1,8 @@
 /* ipc-sockserve's parts share this: the options, the event loop's items,
  * the connections and the server's state. ipc-sockserve.c holds options,
  * the loop and the end; conn.c print and broadcast connections; out.c
- * stdout, written without blocking the loop; accept.c accepting, UDP and
- * exec mode. */
+ * stdout, written without blocking the loop; accept.c accepting and UDP;
+ * exec.c exec mode. */
 #ifndef SOCKSERVE_H
 #define SOCKSERVE_H
 
@@ -25,6 +25,7 @@ struct opts {
 	bool once, peer, broadcast, mode_set, allow_any, len32;
 	int verbose, ready_fd;
 	long long count, max_conns;
+	long long max_per_source;   /* 0: no limit */
 	int64_t idle_ns, grace_ns;
 	mode_t mode;
 	enum frame_kind kind;    /* framing of printed messages and stdin */
@@ -49,6 +50,7 @@ struct conn {
 	struct sockaddr_storage peer; /* for diagnostics (conn_name) */
 	socklen_t peerlen;
 	pid_t pid;                  /* a Unix peer's, from SO_PEERCRED */
+	struct kc_key source;       /* --max-per-source */
 	int64_t last;               /* last time data moved */
 	char *out;                  /* broadcast backlog */
 	size_t out_off, out_len, out_cap;
@@ -70,7 +72,17 @@ extern struct conn *conns;          /* every open connection */
 extern struct conn *graveyard;      /* closed, freed after the batch */
 extern char rbuf[RBUF_SIZE];
 extern int rawpipe[2];
-extern pid_t *kids;                 /* exec mode: running children */
+/* Exec mode: a running child. */
+struct kid {
+	pid_t pid;
+	int fd;             /* -i: its connection, for TCP_INFO; else -1 */
+	bool idled;         /* ended by -i (SIGTERM sent) */
+	bool killed;        /* ... and SIGKILL, at kill_at */
+	int64_t kill_at;
+	struct kc_key source;
+};
+
+extern struct kid *kids;            /* exec mode: running children */
 extern long long nkids;
 extern int last_status;             /* exec mode -1: the child's status */
 extern int print_status;            /* print mode: 1 failed, 124 idle */
@@ -115,6 +127,14 @@ void conn_pause(struct conn *c, bool hup);
 /* accept.c */
 void on_accept(struct item *it, int64_t now);
 void on_datagram(struct item *it);
+void source_put(const struct kc_key *k);
+
+/* exec.c */
+void exec_check(void);
+int64_t idle_interval(void);
+void spawn_conn(int fd, const struct sockaddr_storage *ss, socklen_t sl,
+    const struct ucred *cr, const struct kc_key *source);
+void kids_idle_sweep(int64_t now);
 void reap(void);
 
 #endif
