@@ -1,7 +1,7 @@
 /* ipc-sockserve's parts share this: the options, the event loop's items,
  * the connections and the server's state. ipc-sockserve.c holds options,
  * the loop and the end; conn.c print and broadcast connections; accept.c
- * accepting, UDP and exec mode. */
+ * accepting, UDP and exec mode; held.c the memory budget. */
 #ifndef SOCKSERVE_H
 #define SOCKSERVE_H
 
@@ -16,7 +16,8 @@
 #define RAW_CHUNK (1 << 20)
 #define BCAST_MAX (1 << 20)      /* a client this far behind is dropped */
 #define BCAST_LOW (64 * 1024)    /* read stdin while a client is below this */
-#define MSG_MAX ((size_t)64 << 20) /* largest --len32/-0 message */
+#define MSG_MAX FRAME_MAX_DEFAULT /* largest --len32/-0 message */
+#define HELD_MAX ((size_t)256 << 20) /* held for all clients at most */
 #define FD_RESERVE 32
 #define EMFILE_PAUSE_NS 100000000LL
 
@@ -30,6 +31,7 @@ struct opts {
 	uid_t allow[16];
 	int nallow;
 	char **cmd;
+	size_t max_held, max_msg;  /* --max-held, --max-message */
 };
 extern struct opts opt;
 
@@ -74,6 +76,12 @@ extern int last_status;             /* exec mode -1: the child's status */
 extern int print_status;            /* print mode: 1 failed, 124 idle */
 extern struct frame_reader inr;     /* broadcast: stdin */
 extern bool in_eof, in_on, in_always, in_want;
+extern struct budget held;          /* all bytes held for clients */
+
+enum { OPT_MAX_HELD = 0x2101, OPT_MAX_MESSAGE };
+#define HELD_LONGOPTS \
+	{ "max-held", required_argument, NULL, OPT_MAX_HELD }, \
+	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE }
 
 /* ipc-sockserve.c */
 noreturn void die(int signo);
@@ -93,6 +101,13 @@ void bcast_shut(struct conn *c);
 bool bcast_flush(struct conn *c, int64_t now);
 void bcast_update(void);
 void bcast_read(int64_t now);
+
+/* held.c */
+bool held_opt(int c, const char *arg);
+void held_init(void);
+void held_attach(struct conn *c);
+void conn_drop(struct conn *c);
+bool bcast_room(struct conn *c, size_t len);
 
 /* accept.c */
 void on_accept(struct item *it, int64_t now);
