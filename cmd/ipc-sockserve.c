@@ -27,7 +27,7 @@
 #define SYNOPSIS \
 	"ipc-sockserve [-1bpv0] [-n N] [-c N] [-i DUR] [-r FD] [--mode MODE]\n" \
 	"    [--grace DUR] [--allow-uid UID|USER|any] [--max-per-source N]\n" \
-	"    [--netstring|--len32]\n" \
+	"    [--netstring|--len32] [--max-held SIZE] [--max-message SIZE]\n" \
 	"    ADDRESS [-- COMMAND [ARG...]]"
 
 #define HELP \
@@ -48,6 +48,9 @@
 	"      --max-per-source N  at most N connections from one address/uid\n" \
 	"  -0, --null, --netstring  framing of printed messages\n" \
 	"      --len32          the socket carries 4-byte length frames\n" \
+	"      --max-message SIZE  largest -0/--netstring/--len32 message (64M)\n" \
+	"      --max-held SIZE  all bytes held for clients at most (256M); a\n" \
+	"                       client that would pass it is dropped\n" \
 	"  -v, --verbose        diagnostics on stderr\n" \
 	"  -h, --help, -V, --version\n"
 
@@ -108,6 +111,7 @@ parse_opts(int argc, char **argv)
 		{ "max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE },
 		CLI_LONGOPTS,
 		FRAME_LONGOPTS,
+		HELD_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	enum frame_kind k;
@@ -145,6 +149,8 @@ parse_opts(int argc, char **argv)
 		case 'h': cli_help(HELP);
 		case 'V': cli_version();
 		default:
+			if (held_opt(c, optarg))
+				break;
 			if (frame_opt(c, &k)) {
 				if (k == FRAME_LEN32)
 					opt.len32 = true;
@@ -462,7 +468,7 @@ setup_loop(void)
 		(void)fcntl(rawpipe[1], F_SETPIPE_SZ, RAW_CHUNK);
 	if (opt.broadcast) {
 		initem = (struct item){ IT_STDIN, STDIN_FILENO };
-		frame_reader_init(&inr, STDIN_FILENO, opt.kind, MSG_MAX);
+		frame_reader_init(&inr, STDIN_FILENO, opt.kind, opt.max_msg);
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &initem };
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, STDIN_FILENO, &ev) == -1) {
 			if (errno != EPERM)
@@ -479,6 +485,7 @@ main(int argc, char **argv)
 	cli_init(argc, argv);
 	parse_opts(argc, argv);
 	check_opts();
+	held_init();
 	set_max_conns();
 	listen_open(&lis, &addr, opt.mode, opt.mode_set,
 	    opt.max_conns < SOMAXCONN ? SOMAXCONN : (int)opt.max_conns, opt.verbose);

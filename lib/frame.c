@@ -11,8 +11,12 @@
 
 #include "ipc.h"
 
-#define FRAME_MAX_DEFAULT ((size_t)1 << 30)
 #define FRAME_BUF_MIN (64 * 1024)
+/* The framing around a message of the largest size: a netstring's length
+ * (up to 20 digits), ':' and ','; a len32 long header (12 bytes). */
+#define FRAME_SLACK 32
+/* The smallest buffer frame_keep gives an unfinished message. */
+#define FRAME_KEEP_MIN 4096
 
 bool
 frame_opt(int opt, enum frame_kind *kind)
@@ -35,11 +39,24 @@ frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
 	r->max = max ? max : FRAME_MAX_DEFAULT;
 }
 
+/* Frees R's own buffer (the caller's scratch buffer is not ours) and
+ * gives it back to the budget. */
+static void
+frame_drop_buf(struct frame_reader *r)
+{
+	if (!r->shared) {
+		budget_give(r->budget, r->cap);
+		free(r->buf);
+	}
+	r->buf = NULL;
+	r->cap = 0;
+	r->shared = false;
+}
+
 void
 frame_reader_free(struct frame_reader *r)
 {
-	free(r->buf);
-	r->buf = NULL;
+	frame_drop_buf(r);
 }
 
 size_t
@@ -95,6 +112,13 @@ frame_next_delim(struct frame_reader *r, char **msg, size_t *len)
 	size_t from = r->scan > r->start ? r->scan : r->start;
 	char *p = memchr(r->buf + from, delim, r->end - from);
 
+	if (p != NULL && (size_t)(p - (r->buf + r->start)) > r->max) {
+		/* The end came in the same read as bytes over the limit. */
+		r->over = (size_t)(p - (r->buf + r->start));
+		return frame_bad(r, EMSGSIZE, "%s of %llu bytes, over the "
+		    "limit of %zu", r->kind == FRAME_NUL ? "message" : "line",
+		    (unsigned long long)r->over, r->max);
+	}
 	if (p != NULL)
 		return frame_take(r, 0, (size_t)(p - (r->buf + r->start)), 1,
 		    msg, len);
@@ -209,24 +233,44 @@ frame_next(struct frame_reader *r, char **msg, size_t *len)
 	}
 }
 
+/* The capacity R's full buffer grows to: doubled, but no more than a
+ * message of the limit needs while that is more than it has (a reader
+ * that reads ahead of the messages it takes grows on by doubling).
+ * Charged to R's budget: false when that cannot hold it. */
+static bool
+frame_grow(struct frame_reader *r)
+{
+	size_t ncap = r->cap ? r->cap * 2 : FRAME_BUF_MIN;
+	size_t top = r->max + FRAME_SLACK;
+
+	if (ncap > top && top > r->cap)
+		ncap = top;
+	if (!budget_take(r->budget, ncap - r->cap))
+		return false;
+	char *nb = realloc(r->buf, ncap);
+	if (nb == NULL)
+		err(EXIT_FAIL, "malloc");
+	r->buf = nb;
+	r->cap = ncap;
+	return true;
+}
+
 ssize_t
 frame_fill(struct frame_reader *r)
 {
 	ssize_t n;
 
+	if (r->shared && frame_keep(r) == -1)
+		return -1;
 	if (r->start > 0 && (r->start == r->end || r->end == r->cap)) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;
 		r->scan -= r->scan >= r->start ? r->start : r->scan;
 		r->start = 0;
 	}
-	if (r->end == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : FRAME_BUF_MIN;
-		char *nb = realloc(r->buf, ncap);
-		if (nb == NULL)
-			err(EXIT_FAIL, "malloc");
-		r->buf = nb;
-		r->cap = ncap;
+	if (r->end == r->cap && !frame_grow(r)) {
+		errno = ENOBUFS;
+		return -1;
 	}
 	n = io_read(r->fd, r->buf + r->end, r->cap - r->end);
 	if (n > 0)
@@ -234,6 +278,93 @@ frame_fill(struct frame_reader *r)
 	else if (n == 0)
 		r->eof = true;
 	return n;
+}
+
+ssize_t
+frame_fill_shared(struct frame_reader *r, char *scratch, size_t size)
+{
+	size_t rest = frame_pending(r);
+	ssize_t n;
+
+	if (r->shared && frame_keep(r) == -1)
+		return -1;
+	if (rest > size / 2)
+		return frame_fill(r);  /* a long message: assembled in R's own */
+	if (rest > 0)
+		memcpy(scratch, r->buf + r->start, rest);
+	n = io_read(r->fd, scratch + rest, size - rest);
+	if (n == 0)
+		r->eof = true;
+	if (n <= 0)
+		return n;  /* R's own buffer still holds the rest */
+	r->scan = r->scan > r->start ? r->scan - r->start : 0;
+	frame_drop_buf(r);
+	r->buf = scratch;
+	r->cap = size;
+	r->start = 0;
+	r->end = rest + (size_t)n;
+	r->shared = true;
+	return n;
+}
+
+/* R's own buffer is mostly unused (a long message taken, the start of
+ * a short one left): the rest moves to one that fits it. */
+static void
+frame_shrink(struct frame_reader *r)
+{
+	size_t rest = frame_pending(r), ncap = FRAME_KEEP_MIN;
+
+	while (ncap < rest)
+		ncap *= 2;
+	if (r->cap <= FRAME_BUF_MIN || ncap * 2 > r->cap)
+		return;
+	memmove(r->buf, r->buf + r->start, rest);
+	r->scan -= r->scan >= r->start ? r->start : r->scan;
+	r->start = 0;
+	r->end = rest;
+	char *nb = realloc(r->buf, ncap);
+	if (nb == NULL)
+		return;  /* the bigger one still holds it */
+	budget_give(r->budget, r->cap - ncap);
+	r->buf = nb;
+	r->cap = ncap;
+}
+
+int
+frame_keep(struct frame_reader *r)
+{
+	size_t rest = frame_pending(r), ncap = FRAME_KEEP_MIN;
+
+	if (rest == 0) {
+		frame_drop_buf(r);
+		r->start = r->end = r->scan = 0;
+		return 0;
+	}
+	if (!r->shared) {
+		frame_shrink(r);
+		return 0;
+	}
+	while (ncap < rest)
+		ncap *= 2;
+	if (ncap > r->max + FRAME_SLACK && rest <= r->max + FRAME_SLACK)
+		ncap = r->max + FRAME_SLACK;
+	char *nb = NULL;
+	if (budget_take(r->budget, ncap) && (nb = malloc(ncap)) == NULL)
+		err(EXIT_FAIL, "malloc");
+	if (nb != NULL)
+		memcpy(nb, r->buf + r->start, rest);
+	r->scan = r->scan > r->start ? r->scan - r->start : 0;
+	r->buf = nb;
+	r->cap = nb ? ncap : 0;
+	r->start = 0;
+	r->end = nb ? rest : 0;
+	r->shared = false;
+	if (nb == NULL) {
+		r->scan = 0;  /* the rest is dropped: the budget cannot hold it */
+		errno = ENOBUFS;
+		return -1;
+	}
+	return 0;
 }
 
 int

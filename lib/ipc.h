@@ -60,6 +60,11 @@ int num_parse_ok(const char *s, long long min, long long max, long long *out);
 /* A duration: "250ms", "1.5s", "2m", "1h", a bare number is seconds.
  * Returns nanoseconds; exits 2 naming WHAT when malformed or too large. */
 int64_t num_duration(const char *s, const char *what);
+/* A size in bytes in [MIN, MAX]: digits as num_parse takes them, then
+ * nothing (bytes) or one of K, M, G (KiB, MiB, GiB: 64K is 65536).
+ * Exits 2 naming WHAT (the option) on anything else. */
+uint64_t num_size(const char *s, uint64_t min, uint64_t max,
+    const char *what);
 /* Octal permission bits 0-0777, e.g. "0600" or "600"; exits 2 otherwise. */
 mode_t num_mode(const char *s);
 /* Monotonic clock in nanoseconds. */
@@ -193,6 +198,10 @@ enum frame_kind { FRAME_LINE, FRAME_NUL, FRAME_NETSTRING, FRAME_LEN32 };
 /* Returns true and sets *KIND if OPT is one of the framing options. */
 bool frame_opt(int opt, enum frame_kind *kind);
 
+/* The largest message a frame reader takes unless told otherwise. */
+#define FRAME_MAX_DEFAULT ((size_t)64 << 20)
+
+struct budget;
 struct frame_reader {
 	int fd;
 	enum frame_kind kind;
@@ -203,9 +212,15 @@ struct frame_reader {
 	bool eof;
 	char why[96]; /* what frame_next found wrong (frame_strerror) */
 	uint64_t over;  /* after EMSGSIZE: the length a netstring or len32
-	                 * header gave, 0 for a line or NUL message */
+	                 * header gave, or a line or NUL message whose end
+	                 * was seen; 0 for one whose end was not */
+	struct budget *budget;  /* charged for the buffer (set after init),
+	                         * or NULL */
+	bool shared;  /* buf is the caller's scratch (frame_fill_shared) */
 };
-/* MAX bounds one message (0: 1 GiB). */
+/* MAX bounds one message (0: FRAME_MAX_DEFAULT, 64 MiB); the buffer never
+ * grows past what a message of MAX needs (and its framing) unless the
+ * caller reads ahead of the messages it takes. */
 void frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
     size_t max);
 void frame_reader_free(struct frame_reader *r);
@@ -216,8 +231,22 @@ void frame_reader_free(struct frame_reader *r);
  * header gave it). */
 int frame_next(struct frame_reader *r, char **msg, size_t *len);
 /* One read(2) into the buffer. Returns bytes read, 0 at EOF, -1 (errno,
- * EAGAIN included). */
+ * EAGAIN included; ENOBUFS when R's budget cannot hold the buffer's
+ * growth). */
 ssize_t frame_fill(struct frame_reader *r);
+/* For a server with many readers, each of which should hold memory only
+ * while a message of its is unfinished: reads into SCRATCH (SIZE bytes,
+ * shared by all readers) after what R holds, unless that is over half of
+ * SIZE (then it is frame_fill). After taking the messages with
+ * frame_next, call frame_keep before SCRATCH is used again. Returns as
+ * frame_fill. */
+ssize_t frame_fill_shared(struct frame_reader *r, char *scratch,
+    size_t size);
+/* What R holds unfinished moves from the scratch buffer into R's own,
+ * charged to its budget; an own buffer emptied is freed, one mostly
+ * unused shrinks. Returns 0, or -1 with errno ENOBUFS when the budget
+ * cannot hold the rest (which is dropped: R then holds nothing). */
+int frame_keep(struct frame_reader *r);
 /* Blocking: the next message. 1, 0 at a clean EOF, -1 as frame_next or
  * for a read error. */
 int frame_read(struct frame_reader *r, char **msg, size_t *len);
@@ -440,6 +469,7 @@ struct merge_src {
 	size_t prefix_len;
 	uint64_t id;     /* private: tells sources apart after they end */
 	bool midline;    /* private: our last output ended inside a line */
+	struct budget *budget;  /* charged for buf (set after init), or NULL */
 };
 struct merge {
 	int fd;
@@ -456,8 +486,10 @@ void merge_src_init(struct merge_src *s, const char *prefix);
  * writev, never interleaved with another source's line. A line longer than
  * MAX_PIECE (newline not counted) goes out in pieces of MAX_PIECE bytes as
  * it comes, the last piece holding the rest; another source's output
- * between two pieces gets a newline before it. Returns 0, or -1 with errno
- * when the output failed. */
+ * between two pieces gets a newline before it. What S holds back is in a
+ * buffer charged to S's budget, freed when S holds nothing. Returns 0, or
+ * -1 with errno when the output failed, or with ENOBUFS (nothing written
+ * or kept) when S's budget cannot hold what S may have to keep. */
 int merge_feed(struct merge *m, struct merge_src *s, const void *data,
     size_t len);
 /* S ended: its last unterminated line is written as it is; a newline is
@@ -490,6 +522,25 @@ void buf_drop(char *buf, size_t *off, size_t *len);
  * buf_reserve does. */
 void buf_append(char **buf, size_t *len, size_t *cap, const void *d,
     size_t n, size_t min);
+
+/* What a server holds on behalf of its peers, in total: every buffer kept
+ * for a peer charges its capacity (what is allocated, which RSS follows)
+ * here while it has it. */
+struct budget {
+	size_t max;   /* bytes at most */
+	size_t used;  /* bytes charged now */
+};
+/* Charges N bytes to B (NULL: no budget, always true); false, nothing
+ * charged, when that would take B past its max. */
+bool budget_take(struct budget *b, size_t n);
+/* Gives N bytes charged to B back (B may be NULL). */
+void budget_give(struct budget *b, size_t n);
+/* buf_reserve, the growth charged to B: false, nothing changed, when B
+ * cannot hold it. */
+bool buf_reserve_in(struct budget *b, char **buf, size_t *cap, size_t need,
+    size_t min);
+/* Frees *BUF; its capacity *CAP goes back to B. */
+void buf_release(struct budget *b, char **buf, size_t *cap);
 
 /* ---- json.c: JSON output ---- */
 

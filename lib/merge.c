@@ -157,8 +157,9 @@ merge_cut(struct merge *m, struct merge_src *s, const char **d, size_t *len,
 	return 0;
 }
 
-int
-merge_feed(struct merge *m, struct merge_src *s, const void *data, size_t len)
+static int
+merge_feed_held(struct merge *m, struct merge_src *s, const void *data,
+    size_t len)
 {
 	const char *d = data;
 	const char *nl = len ? memchr(d, '\n', len) : NULL;
@@ -179,6 +180,45 @@ merge_feed(struct merge *m, struct merge_src *s, const void *data, size_t len)
 	return 0;
 }
 
+/* The most S's buffer grows to while LEN more bytes are fed: what it
+ * holds is never more than max_piece, and merge_keep grows it as
+ * buf_reserve does (doubling from 4096 or its capacity). */
+static size_t
+merge_cap_bound(const struct merge *m, const struct merge_src *s, size_t len)
+{
+	size_t need = len < m->max_piece - s->len ? s->len + len : m->max_piece;
+	size_t cap = s->cap ? s->cap : 4096;
+
+	if (need <= s->cap)
+		return s->cap;
+	while (cap < need)
+		cap *= 2;
+	return cap;
+}
+
+/* S's buffer is charged to its budget for the most it may grow to before
+ * the feed, and for what it has after; emptied, it is freed, so a source
+ * between lines holds nothing. */
+int
+merge_feed(struct merge *m, struct merge_src *s, const void *data, size_t len)
+{
+	size_t bound = merge_cap_bound(m, s, len), charged = s->cap;
+	int rc;
+
+	if (bound > charged) {
+		if (!budget_take(s->budget, bound - charged)) {
+			errno = ENOBUFS;
+			return -1;
+		}
+		charged = bound;
+	}
+	rc = merge_feed_held(m, s, data, len);
+	budget_give(s->budget, charged - s->cap);
+	if (s->len == 0 && s->buf != NULL)
+		buf_release(s->budget, &s->buf, &s->cap);
+	return rc;
+}
+
 int
 merge_end(struct merge *m, struct merge_src *s)
 {
@@ -186,8 +226,7 @@ merge_end(struct merge *m, struct merge_src *s)
 
 	if (s->len > 0)
 		rc = merge_piece(m, s);
-	free(s->buf);
-	s->buf = NULL;
-	s->len = s->cap = 0;
+	buf_release(s->budget, &s->buf, &s->cap);
+	s->len = 0;
 	return rc;
 }

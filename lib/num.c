@@ -1,6 +1,8 @@
 /* Strict numbers, durations and modes: anything doubtful is a usage error. */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +42,55 @@ num_parse(const char *s, long long min, long long max, const char *what)
 		errx(EXIT_USAGE, "%s: '%s' is out of range (%lld to %lld)",
 		    what, s, min, max);
 	errx(EXIT_USAGE, "%s: '%s' is not a number", what, s);
+}
+
+/* SIZE as the user would write it: "64M" where it is a whole number of
+ * MiB, else bytes. */
+static const char *
+num_size_str(uint64_t size, char out[32])
+{
+	static const char unit[] = "GMK";
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t mult = (uint64_t)1 << (10 * (3 - i));
+		if (size >= mult && size % mult == 0) {
+			snprintf(out, 32, "%" PRIu64 "%c", size / mult, unit[i]);
+			return out;
+		}
+	}
+	snprintf(out, 32, "%" PRIu64, size);
+	return out;
+}
+
+uint64_t
+num_size(const char *s, uint64_t min, uint64_t max, const char *what)
+{
+	size_t nd = strspn(s, "0123456789");
+	const char *suffix = s + nd;
+	uint64_t mult = 1, v = 0;
+	char a[32], b[32];
+
+	/* Digits as num_parse takes them (no sign, space or leading zero),
+	 * then at most one letter: K, M or G (KiB, MiB, GiB). */
+	if (nd == 0 || nd > 19 || (s[0] == '0' && nd > 1))
+		goto bad;
+	if (strcmp(suffix, "K") == 0)
+		mult = (uint64_t)1 << 10;
+	else if (strcmp(suffix, "M") == 0)
+		mult = (uint64_t)1 << 20;
+	else if (strcmp(suffix, "G") == 0)
+		mult = (uint64_t)1 << 30;
+	else if (*suffix != '\0')
+		goto bad;
+	for (size_t i = 0; i < nd; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');  /* 19 digits: no overflow */
+	if (v > max / mult || v * mult < min)
+		errx(EXIT_USAGE, "%s: '%s' is out of range (%s to %s)", what, s,
+		    num_size_str(min, a), num_size_str(max, b));
+	return v * mult;
+bad:
+	errx(EXIT_USAGE, "%s: '%s' is not a size (bytes, or with K, M or G "
+	    "for KiB, MiB, GiB: 65536, 64K, 8M)", what, s);
 }
 
 /* The fraction digits of a duration, as nanoseconds of UNIT. */

@@ -125,7 +125,8 @@ conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 	merge_src_init(&c->src, c->prefix);
 	if (msgmode)
 		frame_reader_init(&c->fr, fd, opt.len32 ? FRAME_LEN32 : opt.kind,
-		    MSG_MAX);
+		    opt.max_msg);
+	held_attach(c);
 	c->next = conns;
 	if (conns)
 		conns->prev = c;

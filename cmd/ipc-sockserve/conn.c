@@ -87,7 +87,7 @@ conn_bury(void)
 		graveyard = c->next;
 		frame_reader_free(&c->fr);
 		free(c->prefix);
-		free(c->out);
+		buf_release(&held, &c->out, &c->out_cap);
 		free(c);
 	}
 }
@@ -171,10 +171,15 @@ conn_msgs_end(struct conn *c)
 static void
 conn_read_msgs(struct conn *c, int64_t now)
 {
-	ssize_t n = frame_fill(&c->fr);
+	/* Read into rbuf: a client whose messages come whole holds nothing. */
+	ssize_t n = frame_fill_shared(&c->fr, rbuf, sizeof rbuf);
 
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == -1 && errno == ENOBUFS) {
+		conn_drop(c);
+		return;
+	}
 	if (n == -1) {
 		conn_end(c, EXIT_FAIL, strerror(errno));
 		return;
@@ -182,6 +187,9 @@ conn_read_msgs(struct conn *c, int64_t now)
 	if (n > 0)
 		c->last = now;
 	conn_msgs_end(c);
+	/* What it has not finished moves out of rbuf, into its own buffer. */
+	if (!c->dead && frame_keep(&c->fr) == -1)
+		conn_drop(c);
 }
 
 static bool
@@ -227,8 +235,12 @@ conn_read(struct conn *c, int64_t now)
 		ssize_t n = read(c->it.fd, rbuf, sizeof rbuf);
 		if (n > 0) {
 			c->last = now;
-			if (merge_feed(&mg, &c->src, rbuf, (size_t)n) == -1)
-				out_failed();
+			if (merge_feed(&mg, &c->src, rbuf, (size_t)n) == -1) {
+				if (errno != ENOBUFS)
+					out_failed();
+				conn_drop(c);
+				return;
+			}
 			if (out_blocked())
 				return;    /* taken no further: paused (out.c) */
 			if ((size_t)n < sizeof rbuf / 2 && i > 0)
@@ -287,11 +299,14 @@ bcast_flush(struct conn *c, int64_t now)
 			/* It will not read: print what it still sends. */
 			c->out_len = c->out_off = 0;
 			c->wr_shut = true;
+			buf_release(&held, &c->out, &c->out_cap);
 		}
 		return false;
 	}
-	if (c->out_off == c->out_len)
+	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
+		buf_release(&held, &c->out, &c->out_cap);  /* caught up */
+	}
 	bool want = c->out_len > 0;
 	if (want != c->want_out) {
 		c->want_out = want;
@@ -330,6 +345,10 @@ bcast_msg(const char *msg, size_t len, int64_t now)
 		next = c->next;
 		if (c->wr_shut)
 			continue;
+		if (!bcast_room(c, hl + len + tl)) {
+			conn_drop(c);
+			continue;
+		}
 		bcast_queue(c, hdr, hl);
 		bcast_queue(c, msg, len);
 		bcast_queue(c, tr, tl);

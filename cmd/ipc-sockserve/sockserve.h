@@ -2,7 +2,7 @@
  * the connections and the server's state. ipc-sockserve.c holds options,
  * the loop and the end; conn.c print and broadcast connections; out.c
  * stdout, written without blocking the loop; accept.c accepting and UDP;
- * exec.c exec mode. */
+ * exec.c exec mode; held.c the memory budget. */
 #ifndef SOCKSERVE_H
 #define SOCKSERVE_H
 
@@ -17,7 +17,8 @@
 #define RAW_CHUNK (1 << 20)
 #define BCAST_MAX (1 << 20)      /* a client this far behind is dropped */
 #define BCAST_LOW (64 * 1024)    /* read stdin while a client is below this */
-#define MSG_MAX ((size_t)64 << 20) /* largest --len32/-0 message */
+#define MSG_MAX FRAME_MAX_DEFAULT /* largest --len32/-0 message */
+#define HELD_MAX ((size_t)256 << 20) /* held for all clients at most */
 #define FD_RESERVE 32
 #define EMFILE_PAUSE_NS 100000000LL
 
@@ -32,6 +33,7 @@ struct opts {
 	uid_t allow[16];
 	int nallow;
 	char **cmd;
+	size_t max_held, max_msg;  /* --max-held, --max-message */
 };
 extern struct opts opt;
 
@@ -88,6 +90,12 @@ extern int last_status;             /* exec mode -1: the child's status */
 extern int print_status;            /* print mode: 1 failed, 124 idle */
 extern struct frame_reader inr;     /* broadcast: stdin */
 extern bool in_eof, in_on, in_always, in_want;
+extern struct budget held;          /* all bytes held for clients */
+
+enum { OPT_MAX_HELD = 0x2101, OPT_MAX_MESSAGE };
+#define HELD_LONGOPTS \
+	{ "max-held", required_argument, NULL, OPT_MAX_HELD }, \
+	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE }
 
 /* ipc-sockserve.c */
 noreturn void die(int signo);
@@ -123,6 +131,12 @@ void out_last(void);
 uint32_t conn_events(const struct conn *c);
 void conn_watch(struct conn *c);
 void conn_pause(struct conn *c, bool hup);
+/* held.c */
+bool held_opt(int c, const char *arg);
+void held_init(void);
+void held_attach(struct conn *c);
+void conn_drop(struct conn *c);
+bool bcast_room(struct conn *c, size_t len);
 
 /* accept.c */
 void on_accept(struct item *it, int64_t now);
