@@ -503,6 +503,21 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 	[ ! -e "/dev/shm/$C" ]
 }
 
+@test "rm: a file swapped in after the check is left alone, exit 1" {
+	command -v cc >/dev/null || skip "needs cc for the LD_PRELOAD interposer"
+	cc -shared -fPIC -o shim.so "$BATS_TEST_DIRNAME/preload/interpose.c"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	ipc-shmcount create -i 1 "$C"
+	ipc-shmcount create -i 2 "$D"
+	local ino
+	ino=$(stat -c %i "/dev/shm/$D")
+	# the interposer renames $D over $C just before rm looks again
+	IPC_TEST_SWAP=/dev/shm/$D LD_PRELOAD=$PWD/shim.so run -1 --separate-stderr ipc-shmcount rm "$C"
+	[[ "$stderr" == *"/$C: replaced while being removed, left alone"* ]]
+	[ "$(stat -c %i "/dev/shm/$C")" = "$ino" ]
+	[ "$(ipc-shmcount get "$C")" = 2 ]
+}
+
 @test "a full /dev/shm is exit 1 (ENOSPC from posix_fallocate), never SIGBUS" {
 	skip_unless_root
 	unshare -m true 2>/dev/null || skip "needs unshare -m"
