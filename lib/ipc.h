@@ -407,11 +407,16 @@ void buf_drop(char *buf, size_t *off, size_t *len);
 void buf_append(char **buf, size_t *len, size_t *cap, const void *d,
     size_t n, size_t min);
 
-/* ---- json.c: JSON output ---- */
+/* ---- json.c: names in listing output ---- */
 
 /* Writes S to stdout as a JSON string: quoted, with '"', '\\' and control
  * characters escaped. */
 void json_string(const char *s);
+/* Writes S to stdout for text output, one entry a line, escaped as ls -b
+ * does: a backslash doubled, tab as \t, newline \n, carriage return \r,
+ * other control bytes as \ooo (octal), so no name can fake a field or a
+ * row. */
+void text_name(const char *s);
 
 /* ---- udiag.c: Unix socket listeners, asked of the kernel ---- */
 

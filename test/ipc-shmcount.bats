@@ -417,6 +417,22 @@ assert v["/" + sys.argv[1]] == -3 and v["/" + sys.argv[2]] == 9, v' "$C" "$D" <<
 	run -2 ipc-shmcount ls extra
 }
 
+@test "ls: tabs, newlines and backslashes in a name are escaped as ls -b does" {
+	local n=$C$'\t7\nforged\tx\\y\001'
+	ipc-shmcount create -i 3 "$n"
+	run -0 ipc-shmcount ls
+	ipc-shmcount rm "$n"
+	[[ "$output" == *"/$C\\t7\\nforged\\tx\\\\y\\001	3"* ]]
+	[ -z "$(grep '^forged' <<<"$output")" ]
+	[ "$(grep -c "$C" <<<"$output")" = 1 ]
+	ipc-shmcount create -i 3 "$n"
+	run -0 ipc-shmcount ls --json
+	ipc-shmcount rm "$n"
+	python3 -c 'import json, sys
+v = {d["name"]: d["value"] for d in json.loads(sys.argv[1])}
+assert v["/" + sys.argv[2]] == 3, v' "$output" "$n"
+}
+
 @test "python3 reads and changes the counter through the documented layout" {
 	ipc-shmcount create -i 1234 "$C"
 	run -0 python3 -c 'import mmap, os, struct, sys

@@ -64,8 +64,10 @@ shc_ls(struct cmd *c)
 			fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
 			json_string(v[i].name);
 			printf(",\"value\":%jd}", (intmax_t)v[i].value);
-		} else
-			printf("%s\t%jd\n", v[i].name, (intmax_t)v[i].value);
+		} else {
+			text_name(v[i].name);
+			printf("\t%jd\n", (intmax_t)v[i].value);
+		}
 	}
 	if (c->json)
 		puts("]");
