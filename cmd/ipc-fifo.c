@@ -81,12 +81,9 @@ static ino_t made_ino;
 static void
 unmake(void)
 {
-	struct stat st;
-
 	if (made_path == NULL)
 		return;
-	if (lstat(made_path, &st) == 0 && st.st_dev == made_dev &&
-	    st.st_ino == made_ino && unlink(made_path) == 0 && verbose)
+	if (obj_unlink_same(made_path, made_dev, made_ino) == 0 && verbose)
 		warnx("%s: removed", made_path);
 	made_path = NULL;
 }
@@ -208,9 +205,17 @@ cmd_rm(char **paths)
 			warnx("%s: is %s, not a FIFO: not removed", *paths,
 			    obj_type_name(st.st_mode));
 			rc = EXIT_FAIL;
-		} else if (unlink(*paths) == -1) {
-			warn("%s", *paths);
-			rc = EXIT_FAIL;
+		} else {
+			/* Only the FIFO checked: not a file put in its place
+			 * since. */
+			int r = obj_unlink_same(*paths, st.st_dev, st.st_ino);
+			if (r == 1)
+				warnx("%s: replaced while being removed, left "
+				    "alone", *paths);
+			else if (r == -1)
+				warn("%s", *paths);
+			if (r != 0)
+				rc = EXIT_FAIL;
 		}
 		if (pfd != -1)
 			close(pfd);

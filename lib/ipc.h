@@ -305,6 +305,12 @@ int obj_open(const char *path, mode_t type, int flags, bool follow,
 const char *obj_type_name(mode_t type);
 /* Checks owner of ST: ours or root's, else exits 1 naming the owner. */
 void obj_check_owner(const char *what, const struct stat *st);
+/* Removes PATH only if it still names the file DEV/INO (the one the
+ * caller checked): the name is looked at again, without following a
+ * link, just before the unlink, both relative to its directory opened
+ * once. Returns 0 when removed, 1 when PATH now names another file (left
+ * alone), -1 with errno (ENOENT: gone already). */
+int obj_unlink_same(const char *path, dev_t dev, ino_t ino);
 /* Calls umask(0) and returns the old mask; pair with umask(old): used
  * around a create so an explicit --mode is exact. */
 mode_t obj_umask_for(bool explicit_mode);
@@ -542,11 +548,16 @@ bool buf_reserve_in(struct budget *b, char **buf, size_t *cap, size_t need,
 /* Frees *BUF; its capacity *CAP goes back to B. */
 void buf_release(struct budget *b, char **buf, size_t *cap);
 
-/* ---- json.c: JSON output ---- */
+/* ---- json.c: names in listing output ---- */
 
 /* Writes S to stdout as a JSON string: quoted, with '"', '\\' and control
  * characters escaped. */
 void json_string(const char *s);
+/* Writes S to stdout for text output, one entry a line, escaped as ls -b
+ * does: a backslash doubled, tab as \t, newline \n, carriage return \r,
+ * other control bytes as \ooo (octal), so no name can fake a field or a
+ * row. */
+void text_name(const char *s);
 
 /* ---- udiag.c: Unix socket listeners, asked of the kernel ---- */
 

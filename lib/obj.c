@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <err.h>
@@ -105,4 +107,44 @@ obj_umask_for(bool explicit_mode)
 	if (!explicit_mode)
 		umask(old);
 	return old;
+}
+
+int
+obj_unlink_same(const char *path, dev_t dev, ino_t ino)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = path;
+	struct stat st;
+	int dfd = AT_FDCWD, rc, e;
+
+	/* The directory is pinned first: the check and the unlink then
+	 * name the same entry of the same directory, even if a directory
+	 * above it is renamed or replaced by a link in between. What is
+	 * left is the moment between fstatat and unlinkat (Linux has no
+	 * unlink by descriptor). A trailing '/' is left to the kernel. */
+	if (slash != NULL && slash[1] != '\0') {
+		char *dir = slash == path ? strdup("/") :
+		    strndup(path, (size_t)(slash - path));
+		if (dir == NULL)
+			return -1;
+		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		e = errno;
+		free(dir);
+		if (dfd == -1) {
+			errno = e;
+			return -1;
+		}
+		base = slash + 1;
+	}
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		rc = -1;
+	else if (st.st_dev != dev || st.st_ino != ino)
+		rc = 1;
+	else
+		rc = unlinkat(dfd, base, 0) == 0 ? 0 : -1;
+	e = errno;
+	if (dfd != AT_FDCWD)
+		close(dfd);
+	errno = e;
+	return rc;
 }

@@ -37,6 +37,16 @@ bg() {
 	bg_track "$bg_pid"
 }
 
+# interposer: builds test/preload/interpose.c (races made to happen at the
+# one moment that matters) and sets $shim; skips without a C compiler.
+interposer() {
+	command -v cc >/dev/null || skip "needs cc for the LD_PRELOAD interposer"
+	shim=$BATS_TEST_TMPDIR/interpose.so
+	cc -shared -fPIC -o "$shim" "$BATS_TEST_DIRNAME/preload/interpose.c" || return 1
+	# ASan wants its runtime first; the interposer comes before it.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+}
+
 # ---- make, rm ----
 
 @test "make: mode 0600 by default, where mkfifo(1) gives 0644" {
@@ -92,6 +102,17 @@ bg() {
 	[[ "$stderr" == *"$f.lnk: is a symbolic link"* ]]
 	[ "$(cat "$f.reg")" = keep ] && [ -d "$f.dir" ] && [ -L "$f.lnk" ] && [ -p "$f.target" ]
 	rm -rf "$f.reg" "$f.dir" "$f.lnk" "$f.target"
+}
+
+@test "rm: a file swapped in after the check is left alone, exit 1" {
+	interposer
+	mkfifo "$f" "$f.new"
+	local ino
+	ino=$(stat -c %i "$f.new")
+	# the interposer renames $f.new over $f just before rm looks again
+	IPC_TEST_SWAP=$f.new LD_PRELOAD=$shim run -1 --separate-stderr ipc-fifo rm "$f"
+	[[ "$stderr" == *"$f: replaced while being removed, left alone"* ]]
+	[ -p "$f" ] && [ "$(stat -c %i "$f")" = "$ino" ]
 }
 
 # ---- every verb refuses what is not a FIFO of ours ----
@@ -226,6 +247,22 @@ bg() {
 	# What the earlier readers left is still there, in order.
 	run -0 ipc-fifo read -n 3 "$f"
 	[ "$output" = "$(printf '4\n5\n6')" ]
+	exec {hold}>&-
+}
+
+@test "read -n: another reader taking bytes between peek and read is exit 1" {
+	interposer
+	mkfifo "$f"
+	exec {hold}<>"$f"
+	# some bytes taken: what -n reads is not what it peeked
+	printf 'ab\ncd\nef\n' >&"$hold"
+	IPC_TEST_STEAL=2 LD_PRELOAD=$shim run -1 --separate-stderr ipc-fifo read -n 1 "$f"
+	[[ "$stderr" == *"$f: another reader took bytes from the FIFO while -n was reading"* ]]
+	[ -z "$output" ]
+	# all taken: nothing is left to read, and -n does not wait for more
+	printf 'gh\n' >&"$hold"
+	IPC_TEST_STEAL=4096 LD_PRELOAD=$shim run -1 --separate-stderr timeout 30 ipc-fifo read -n 1 "$f"
+	[[ "$stderr" == *"another reader took bytes"* ]]
 	exec {hold}>&-
 }
 

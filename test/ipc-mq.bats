@@ -233,6 +233,29 @@ assert d == [{"name": "/" + sys.argv[2], "maxmsg": 2, "msgsize": 32, "curmsgs": 
 ' "$output" "$q"
 }
 
+@test "ls: tabs, newlines and backslashes in a name are escaped as ls -b does" {
+	unshare -m true 2>/dev/null || skip "needs unshare -m (a private mount)"
+	local base q
+	base=$(newq)
+	# a name that would print as a second, forged row if written raw
+	q=$base$'\tmaxmsg=9\nforged\tx\\y\001'
+	ipc-mq create "$q"
+	mkdir mnt
+	run -0 unshare -m sh -c 'mount -t mqueue none mnt && ipc-mq ls'
+	ipc-mq rm "$q"
+	[[ "$output" == *"/$base\\tmaxmsg=9\\nforged\\tx\\\\y\\001	maxmsg="* ]]
+	[ -z "$(grep '^forged' <<<"$output")" ]
+	[ "$(grep -c "$base" <<<"$output")" = 1 ]
+	ipc-mq create "$q"
+	run -0 unshare -m sh -c 'mount -t mqueue none mnt && ipc-mq ls --json'
+	ipc-mq rm "$q"
+	python3 -c '
+import json, sys
+names = [o["name"] for o in json.loads(sys.argv[1])]
+assert "/" + sys.argv[2] in names, names
+' "$output" "$q"
+}
+
 @test "ls: a queue it cannot open shows - and null" {
 	unshare -m true 2>/dev/null || skip "needs unshare -m (a private mount)"
 	skip_unless_root

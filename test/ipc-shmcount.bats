@@ -23,7 +23,12 @@ m = mmap.mmap(fd, 64, prot=mmap.PROT_READ)
 print(struct.unpack_from("=" + sys.argv[3], m, int(sys.argv[2]))[0])' "$C" "$1" "$2"
 }
 
-waiters_at_least() { [ "$(field 24 I)" -ge "$1" ]; }
+# in_futex PID: PID sleeps in futex(2) (x86_64: 202), as wait does.
+in_futex() {
+	local nr rest
+	read -r nr rest <"/proc/$1/syscall" 2>/dev/null || return 1
+	[ "$nr" = 202 ] && [ "$(awk '{print $3}' "/proc/$1/stat")" = S ]
+}
 value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 
 @test "create: 0600 by default, --mode exact under any umask, -i, -x" {
@@ -294,7 +299,7 @@ fifo_writer_blocked() {
 	ipc-shmcount wait -t 60 "$C" --eq 42 &
 	local pid=$!
 	bg_track "$pid"
-	poll_until 30 waiters_at_least 1
+	poll_until 30 in_futex "$pid"
 	local t0
 	t0=$(date +%s%N)
 	ipc-shmcount set "$C" 42
@@ -311,7 +316,7 @@ fifo_writer_blocked() {
 	ipc-shmcount wait -t 60 "$C" --ge 100000 &
 	local w=$!
 	bg_track "$w"
-	poll_until 30 waiters_at_least 1
+	poll_until 30 in_futex "$w"
 	local t0
 	t0=$(date +%s%N)
 	ipc-shmcount incr -n 1000000000000 "$C" >/dev/null &
@@ -329,12 +334,12 @@ fifo_writer_blocked() {
 	[ "$(field 24 I)" = 0 ]
 }
 
-@test "SIGINT wakes a blocked wait promptly: exit 130, waiter count restored" {
+@test "SIGINT wakes a blocked wait promptly: exit 130, offset 24 stays 0" {
 	ipc-shmcount create "$C"
 	ipc-shmcount wait "$C" --ge 1 &
 	local pid=$!
 	bg_track "$pid"
-	poll_until 30 waiters_at_least 1
+	poll_until 30 in_futex "$pid"
 	kill -INT "$pid"
 	wait_exit "$pid" 30
 	[ "$status" = 130 ]
@@ -342,10 +347,56 @@ fifo_writer_blocked() {
 	ipc-shmcount wait "$C" --ge 1 &
 	pid=$!
 	bg_track "$pid"
-	poll_until 30 waiters_at_least 1
+	poll_until 30 in_futex "$pid"
 	kill -TERM "$pid"
 	wait_exit "$pid" 30
 	[ "$status" = 143 ]
+}
+
+@test "wait: a counter truncated (and regrown) under it is exit 1 naming the change" {
+	ipc-shmcount create -i 5 "$C"
+	# --eq 0: the zeros of a regrown object must not pass for a value
+	ipc-shmcount wait -t 60 "$C" --eq 0 2>err &
+	local pid=$!
+	bg_track "$pid"
+	poll_until 30 in_futex "$pid"
+	truncate -s 0 "/dev/shm/$C"
+	truncate -s 64 "/dev/shm/$C"
+	wait_exit "$pid" 30
+	[ "$status" = 1 ]
+	grep -q "/$C: the counter changed under us: its magic is gone" err
+	ipc-shmcount rm "$C" 2>/dev/null || rm -f "/dev/shm/$C"
+	ipc-shmcount create -i 5 "$C"
+	ipc-shmcount wait -t 60 "$C" --eq 0 2>err &
+	pid=$!
+	bg_track "$pid"
+	poll_until 30 in_futex "$pid"
+	truncate -s 0 "/dev/shm/$C"
+	wait_exit "$pid" 30
+	[ "$status" = 1 ]
+	grep -q "/$C: the counter changed under us: its size is now 0 bytes, not 64" err
+}
+
+@test "a waiter killed by SIGKILL leaves nothing behind: the next one is woken at once" {
+	ipc-shmcount create "$C"
+	ipc-shmcount wait "$C" --ge 1 &
+	local pid=$!
+	bg_track "$pid"
+	poll_until 30 in_futex "$pid"
+	kill -KILL "$pid"
+	wait_exit "$pid" 30
+	[ "$status" = 137 ]
+	[ "$(field 24 I)" = 0 ]
+	ipc-shmcount wait -t 60 "$C" --ge 2 &
+	pid=$!
+	bg_track "$pid"
+	poll_until 30 in_futex "$pid"
+	local t0
+	t0=$(date +%s%N)
+	ipc-shmcount set "$C" 2
+	wait_exit "$pid" 30
+	[ "$status" = 0 ]
+	(( ($(date +%s%N) - t0) < 500000000 ))
 }
 
 @test "ls lists our counters only, sorted, and --json" {
@@ -364,6 +415,22 @@ fifo_writer_blocked() {
 v = {d["name"]: d["value"] for d in json.loads(sys.stdin.read())}
 assert v["/" + sys.argv[1]] == -3 and v["/" + sys.argv[2]] == 9, v' "$C" "$D" <<<"$output"
 	run -2 ipc-shmcount ls extra
+}
+
+@test "ls: tabs, newlines and backslashes in a name are escaped as ls -b does" {
+	local n=$C$'\t7\nforged\tx\\y\001'
+	ipc-shmcount create -i 3 "$n"
+	run -0 ipc-shmcount ls
+	ipc-shmcount rm "$n"
+	[[ "$output" == *"/$C\\t7\\nforged\\tx\\\\y\\001	3"* ]]
+	[ -z "$(grep '^forged' <<<"$output")" ]
+	[ "$(grep -c "$C" <<<"$output")" = 1 ]
+	ipc-shmcount create -i 3 "$n"
+	run -0 ipc-shmcount ls --json
+	ipc-shmcount rm "$n"
+	python3 -c 'import json, sys
+v = {d["name"]: d["value"] for d in json.loads(sys.argv[1])}
+assert v["/" + sys.argv[2]] == 3, v' "$output" "$n"
 }
 
 @test "python3 reads and changes the counter through the documented layout" {
@@ -450,6 +517,21 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 	run -0 ipc-shmcount create "$C"
 	run -0 ipc-shmcount rm "/$C"
 	[ ! -e "/dev/shm/$C" ]
+}
+
+@test "rm: a file swapped in after the check is left alone, exit 1" {
+	command -v cc >/dev/null || skip "needs cc for the LD_PRELOAD interposer"
+	cc -shared -fPIC -o shim.so "$BATS_TEST_DIRNAME/preload/interpose.c"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	ipc-shmcount create -i 1 "$C"
+	ipc-shmcount create -i 2 "$D"
+	local ino
+	ino=$(stat -c %i "/dev/shm/$D")
+	# the interposer renames $D over $C just before rm looks again
+	IPC_TEST_SWAP=/dev/shm/$D LD_PRELOAD=$PWD/shim.so run -1 --separate-stderr ipc-shmcount rm "$C"
+	[[ "$stderr" == *"/$C: replaced while being removed, left alone"* ]]
+	[ "$(stat -c %i "/dev/shm/$C")" = "$ino" ]
+	[ "$(ipc-shmcount get "$C")" = 2 ]
 }
 
 @test "a full /dev/shm is exit 1 (ENOSPC from posix_fallocate), never SIGBUS" {

@@ -15,6 +15,41 @@
 /* The peek window of read -n (the capacity of our own pipe). */
 #define PEEK_BUFSZ (64 * 1024)
 
+/* Another reader took bytes between our peek and our read: what the FIFO
+ * held is split between it and us, and no count of lines can be kept. */
+static noreturn void
+other_reader(void)
+{
+	errx(EXIT_FAIL, "%s: another reader took bytes from the FIFO while "
+	    "-n was reading (-n needs to be the only reader)", ff_path);
+}
+
+/* Takes from the FIFO the LEN bytes just peeked (PEEK): read without
+ * waiting, since they are there unless another reader took them, and
+ * compared with the peek, which tells the same if that reader took some
+ * and the next ones came in their place. Equal bytes taken in between
+ * are the one case no reader can tell. */
+static void
+take_peeked(int fd, const char *peek, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	if (io_nonblock(fd, true) == -1)
+		err(EXIT_FAIL, "%s", ff_path);
+	while (got < len) {
+		ssize_t n = io_read(fd, buf + got, len - got);
+		if (n == 0 || (n == -1 && errno == EAGAIN))
+			other_reader();
+		if (n == -1)
+			err(EXIT_FAIL, "%s", ff_path);
+		got += (size_t)n;
+	}
+	if (io_nonblock(fd, false) == -1)
+		err(EXIT_FAIL, "%s", ff_path);
+	if (memcmp(peek, buf, len) != 0)
+		other_reader();
+}
+
 /* Reads exactly LEN bytes (they are known to be there). */
 static void
 read_exact(int fd, char *buf, size_t len, const char *what)
@@ -35,14 +70,15 @@ read_exact(int fd, char *buf, size_t len, const char *what)
 /* -n: consume exactly COUNT lines. tee(2) copies what the FIFO holds into
  * a pipe of ours without consuming it; we look for the COUNT-th newline
  * in that copy, then read from the FIFO exactly up to it, so the lines
- * after it stay for the next reader. */
+ * after it stay for the next reader. Between the peek and the read a
+ * second reader could take bytes: take_peeked notices and fails. */
 static void
 read_lines(int fd)
 {
-	char *buf = malloc(PEEK_BUFSZ);
+	char *buf = malloc(PEEK_BUFSZ), *got = malloc(PEEK_BUFSZ);
 	int p[2];
 
-	if (buf == NULL)
+	if (buf == NULL || got == NULL)
 		err(EXIT_FAIL, "malloc");
 	if (pipe2(p, O_CLOEXEC) == -1)
 		err(EXIT_FAIL, "pipe");
@@ -63,12 +99,13 @@ read_lines(int fd)
 		    (q = memchr(q, '\n', (size_t)(buf + n - q))) != NULL; q++)
 			if (--ff_count == 0)
 				take = (size_t)(q - buf) + 1;
-		read_exact(fd, buf, take, ff_path);
+		take_peeked(fd, buf, got, take);
 		if (io_write_all(STDOUT_FILENO, buf, take) == -1)
 			cli_write_failed("stdout");
 	}
 	close(p[0]);
 	close(p[1]);
+	free(got);
 	free(buf);
 }
 

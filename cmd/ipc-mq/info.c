@@ -215,7 +215,8 @@ mqt_cmd_ls(int argc, char **argv)
 			qinfo_json(name, &qi);
 			fputs(i + 1 < n ? ",\n" : "\n", stdout);
 		} else {
-			printf("%s\t", name);
+			text_name(name);
+			putchar('\t');
 			qinfo_text(&qi, '\t');
 		}
 		free(v[i]);

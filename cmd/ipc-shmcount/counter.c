@@ -24,6 +24,8 @@ static const char *bus_name;
 /* get only reads: a counter we may read but not write is fine for it. */
 bool shc_read_only_ok;
 static int map_prot = PROT_READ | PROT_WRITE;
+/* The descriptor of the counter mapped, kept for shc_recheck's fstat. */
+static int map_fd = -1;
 
 /* "/NAME" into SLASH, "/dev/shm/NAME" into PATH; exits 2 on a bad name. */
 void
@@ -156,7 +158,7 @@ shc_open(const char *path, const char *slash, bool missing_ok)
 		err(EXIT_FAIL, "%s", slash);
 	close(pfd);
 	c = shmc_map_fd(fd, slash, &st);
-	close(fd);
+	map_fd = fd;
 	return c;
 }
 
@@ -234,4 +236,32 @@ shc_peek(int dfd, const char *name, int64_t *value, struct stat *out)
 	}
 	close(fd);
 	return ok;
+}
+
+/* The file under the mapping of C is still a counter: its size, from
+ * fstat, then its magic and version, read again. Truncated and regrown,
+ * the object reads as zeros, so a value of 0 would be believed; instead
+ * this exits 1 naming what changed. */
+void
+shc_recheck(const struct shmc *c)
+{
+	struct stat st;
+	uint32_t version;
+
+	if (map_fd == -1)
+		return;
+	if (fstat(map_fd, &st) == -1)
+		err(EXIT_FAIL, "%s: fstat", bus_name);
+	if (st.st_size != SHMC_SIZE)
+		errx(EXIT_FAIL, "%s: the counter changed under us: its size is "
+		    "now %jd bytes, not %d", bus_name, (intmax_t)st.st_size,
+		    SHMC_SIZE);
+	if (memcmp(c->magic, SHMC_MAGIC, 8) != 0)
+		errx(EXIT_FAIL, "%s: the counter changed under us: its magic is "
+		    "gone (truncated and regrown, or overwritten)", bus_name);
+	memcpy(&version, &c->version, sizeof version);
+	if (version != SHMC_VERSION)
+		errx(EXIT_FAIL, "%s: the counter changed under us: its version "
+		    "is now %u, not %u", bus_name, (unsigned)version,
+		    SHMC_VERSION);
 }

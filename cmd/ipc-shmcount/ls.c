@@ -64,8 +64,10 @@ shc_ls(struct cmd *c)
 			fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
 			json_string(v[i].name);
 			printf(",\"value\":%jd}", (intmax_t)v[i].value);
-		} else
-			printf("%s\t%jd\n", v[i].name, (intmax_t)v[i].value);
+		} else {
+			text_name(v[i].name);
+			printf("\t%jd\n", (intmax_t)v[i].value);
+		}
 	}
 	if (c->json)
 		puts("]");
@@ -82,19 +84,19 @@ shc_rm(struct cmd *c)
 	shc_need_operands(c, 1, -1);
 	for (int i = 0; i < c->argc; i++) {
 		char path[sizeof SHM_DIR + 258], slash[258];
-		struct stat st, now;
+		struct stat st;
 		int64_t val;
 
 		shc_path(c->argv[i], path, slash);
 		if (shc_peek(AT_FDCWD, path, &val, &st)) {
 			/* Only the file we checked: not one put in its place
-			 * since (the window left is the lstat to the unlink). */
-			if (lstat(path, &now) == 0 && (now.st_dev != st.st_dev ||
-			    now.st_ino != st.st_ino))
+			 * since. */
+			int r = obj_unlink_same(path, st.st_dev, st.st_ino);
+			if (r == 0)
+				continue;
+			if (r == 1)
 				warnx("%s: replaced while being removed, left alone",
 				    slash);
-			else if (unlink(path) == 0)
-				continue;
 			else
 				warn("%s", slash);
 		} else if (access(path, F_OK) == -1 && errno == ENOENT)

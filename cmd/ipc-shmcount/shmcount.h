@@ -6,10 +6,11 @@
  *   8  u32 version   (1)
  *   12 u32 seq       wake sequence: bumped by every change (futex word)
  *   16 i64 value
- *   24 u32 waiters   processes sleeping in wait
+ *   24 u32 reserved  zero (was a count of waiters: one killed by
+ *                    SIGKILL left it raised for good)
  *   28 zero to 63
  * Every change is a CAS loop with an overflow check (a fetch-add would
- * wrap silently), then a bump of seq and a FUTEX_WAKE when waiters > 0. */
+ * wrap silently), then a bump of seq and a FUTEX_WAKE, always. */
 #ifndef IPC_SHMCOUNT_H
 #define IPC_SHMCOUNT_H
 
@@ -32,7 +33,7 @@ struct shmc {
 	uint32_t version;
 	_Atomic uint32_t seq;
 	_Atomic int64_t value;
-	_Atomic uint32_t waiters;
+	_Atomic uint32_t waiters;  /* reserved: 0, no longer used */
 	unsigned char zero[36];
 };
 _Static_assert(sizeof(struct shmc) == SHMC_SIZE, "layout is 64 bytes");
@@ -79,6 +80,9 @@ bool shc_create(const char *path, const char *slash, int64_t initial,
  * blocks, follows a link or writes. */
 bool shc_peek(int dfd, const char *name, int64_t *value,
     struct stat *out);
+/* Exits 1, naming what changed, unless the counter mapped (shc_open) is
+ * still a counter: the size of its file, its magic and version. */
+void shc_recheck(const struct shmc *c);
 
 /* ---- wait.c: changes and waits ---- */
 

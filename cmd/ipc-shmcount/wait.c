@@ -20,34 +20,26 @@ futex(_Atomic uint32_t *uaddr, int op, uint32_t val,
 }
 
 /* Bumps the sequence and wakes any waiter: every change made by a
- * one-shot command ends here. */
+ * one-shot command ends here. The wake is made whether anyone waits or
+ * not: a count of waiters in the object would stay raised for good by a
+ * waiter killed with SIGKILL, and one FUTEX_WAKE that finds nobody is a
+ * hash lookup in the kernel, small beside a process's start. */
 void
 shc_wake(struct shmc *c)
 {
+	/* Seq_cst, after the change: a waiter that read the old sequence
+	 * either sleeps already (and is woken) or finds the sequence
+	 * changed when it goes to sleep (FUTEX_WAIT returns EAGAIN). */
 	atomic_fetch_add(&c->seq, 1);
-	/* Seq_cst, after the change: a waiter that registered too late for
-	 * us to see it reads the new value itself. */
-	if (atomic_load(&c->waiters) != 0)
-		futex(&c->seq, FUTEX_WAKE, INT_MAX, NULL);
+	futex(&c->seq, FUTEX_WAKE, INT_MAX, NULL);
 }
 
-/* Inside a batch (-n), every NOTICE_EVERY steps: with nobody waiting,
- * a second locked operation (and a futex call) per step would halve the
- * rate, so waiters are looked for only here and at the end of the batch
- * (shc_wake). Nothing is lost: a waiter stays registered while it
- * sleeps, so the next look finds it, bumps the sequence and wakes it,
- * at most NOTICE_EVERY steps (microseconds) after the change it slept
- * through; one that registered after a look reads the value itself. */
+/* Inside a batch (-n), every NOTICE_EVERY steps: a second locked
+ * operation (and a futex call) per step would halve the rate, so the
+ * sequence is bumped and waiters woken only here and at the end of the
+ * batch (shc_wake). A waiter asleep through a step is woken at most
+ * NOTICE_EVERY steps (microseconds) after it. */
 #define NOTICE_EVERY 1024
-
-static inline void
-shmc_batch_notice(struct shmc *c)
-{
-	if (atomic_load(&c->waiters) != 0) {
-		atomic_fetch_add(&c->seq, 1);
-		futex(&c->seq, FUTEX_WAKE, INT_MAX, NULL);
-	}
-}
 
 /* Adds (or subtracts) DELTA TIMES times, each step its own atomic change.
  * Returns the value after the last step; *DONE gets the steps done, which
@@ -77,7 +69,7 @@ shc_add(struct shmc *c, int64_t delta, bool sub, long long times,
 		if ((i & (NOTICE_EVERY - 1)) == NOTICE_EVERY - 1) {
 			/* Notice first: if a signal ends us now, no
 			 * waiter has a step it was not told of. */
-			shmc_batch_notice(c);
+			shc_wake(c);
 			sig_check();
 		}
 	}
@@ -99,16 +91,6 @@ cond_holds(enum cond op, int64_t v, int64_t want)
 	return false;
 }
 
-static struct shmc *waiting;
-
-static void
-wait_unregister(void)
-{
-	if (waiting != NULL)
-		atomic_fetch_sub(&waiting->waiters, 1);
-	waiting = NULL;
-}
-
 /* Sleeps on the sequence until the condition holds: 0, or EXIT_TIMEOUT
  * after TIMEOUT_NS (-1: none). */
 int
@@ -117,12 +99,12 @@ shc_wait(struct shmc *c, enum cond op, int64_t want, int64_t timeout_ns)
 	int64_t deadline = timeout_ns >= 0 ? num_now() + timeout_ns : 0;
 	int rc = EXIT_TIMEOUT;
 
-	/* Registered before the first look at the value: a writer either
-	 * sees us and wakes us, or changed the value before we read it. */
-	atomic_fetch_add(&c->waiters, 1);
-	waiting = c;
-	sig_cleanup(wait_unregister);
 	for (;;) {
+		/* Every wake: a counter truncated and regrown under us reads
+		 * as zero, which must not pass for its value. */
+		shc_recheck(c);
+		/* The sequence before the value: a change after this load
+		 * bumps it, so FUTEX_WAIT below does not sleep through it. */
 		uint32_t seq = atomic_load(&c->seq);
 		int64_t left = 1000000000LL;
 
@@ -145,6 +127,5 @@ shc_wait(struct shmc *c, enum cond op, int64_t want, int64_t timeout_ns)
 			err(EXIT_FAIL, "futex");
 		sig_check();
 	}
-	wait_unregister();
 	return rc;
 }
