@@ -21,6 +21,11 @@ num_parse_ok(const char *s, long long min, long long max, long long *out)
 		errno = EINVAL;
 		return -1;
 	}
+	/* strtonum takes "-0" as 0: a sign where none is allowed. */
+	if (s[0] == '-' && min >= 0) {
+		errno = ERANGE;
+		return -1;
+	}
 	*out = strtonum(s, min, max, &errstr);
 	if (errstr != NULL) {
 		errno = ERANGE;
