@@ -126,12 +126,43 @@ uninstall:
 		*.7) rm -f $(DESTDIR)$(MANDIR)/man7/$$m ;; esac; done
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
-# Coverage-guided fuzzing of the framing reader (not part of check: it
-# runs until stopped, or FUZZTIME seconds).
+# Coverage-guided fuzzing (test/fuzz/README.md): each target of
+# test/fuzz/ built with clang's libFuzzer and ASan+UBSan, run FUZZTIME
+# seconds, one after the other, from its seed corpus (test/fuzz/corpus/T)
+# and what earlier runs found (build-fuzz/corpus/T). Not part of check.
+# A crash stops it: the input is kept as build-fuzz/crash/T/crash-*, the
+# log as build-fuzz/log/T.log.
 FUZZTIME = 60
-fuzz:
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(IPC_CFLAGS) \
-		-o $(BUILD)/frame_fuzz test/fuzz/frame_fuzz.c $(LIBSRC) $(IPC_LIBS)
-	$(BUILD)/frame_fuzz -max_total_time=$(FUZZTIME) -max_len=4096
+FUZZCC = clang
+FUZZ_DIR = build-fuzz
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_TARGETS = $(sort $(patsubst test/fuzz/%_fuzz.c,%,$(wildcard test/fuzz/*_fuzz.c)))
+FUZZ_LIBOBJ = $(LIBSRC:lib/%.c=$(FUZZ_DIR)/lib/%.o)
+# The parts of a tool that a target tests, beside the library.
+FUZZ_PARTS_shm = cmd/ipc-shmcount/counter.c
+FUZZ_PARTS_mqsend = cmd/ipc-mq/send.c
+
+$(FUZZ_DIR)/lib/%.o: lib/%.c lib/ipc.h
+	@mkdir -p $(@D)
+	$(FUZZCC) $(IPC_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/%_fuzz: test/fuzz/%_fuzz.c test/fuzz/fuzz.c test/fuzz/fuzz.h \
+    $$(FUZZ_PARTS_$$*) $(wildcard cmd/*/*.h) $(FUZZ_LIBOBJ)
+	$(FUZZCC) $(IPC_CFLAGS) -Icmd $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+		$< test/fuzz/fuzz.c $(FUZZ_PARTS_$*) $(FUZZ_LIBOBJ) $(IPC_LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%_fuzz)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crash/$$t $(FUZZ_DIR)/log; \
+		log=$(FUZZ_DIR)/log/$$t.log; \
+		if ! $(FUZZ_DIR)/$${t}_fuzz -max_total_time=$(FUZZTIME) -timeout=60 \
+		    -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash/$$t/ \
+		    $(FUZZ_DIR)/corpus/$$t test/fuzz/corpus/$$t >$$log 2>&1; then \
+			tail -n 60 $$log; echo "fuzz: $$t: FAILED (input in $(FUZZ_DIR)/crash/$$t/)"; exit 1; \
+		fi; \
+		echo "fuzz: $$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' $$log)," \
+		    "$$(grep -o 'cov: [0-9]* ft: [0-9]*' $$log | tail -n 1), no crash"; \
+	done

@@ -60,6 +60,9 @@ int num_parse_ok(const char *s, long long min, long long max, long long *out);
 /* A duration: "250ms", "1.5s", "2m", "1h", a bare number is seconds.
  * Returns nanoseconds; exits 2 naming WHAT when malformed or too large. */
 int64_t num_duration(const char *s, const char *what);
+/* The same, returning -1 with errno EINVAL (malformed) or ERANGE (over a
+ * year) instead of exiting. */
+int num_duration_ok(const char *s, int64_t *out);
 /* A size in bytes in [MIN, MAX]: digits as num_parse takes them, then
  * nothing (bytes) or one of K, M, G (KiB, MiB, GiB: 64K is 65536).
  * Exits 2 naming WHAT (the option) on anything else. */
@@ -67,6 +70,9 @@ uint64_t num_size(const char *s, uint64_t min, uint64_t max,
     const char *what);
 /* Octal permission bits 0-0777, e.g. "0600" or "600"; exits 2 otherwise. */
 mode_t num_mode(const char *s);
+/* The same, returning -1 with errno EINVAL (not octal) or ERANGE (more than
+ * permission bits) instead of exiting. */
+int num_mode_ok(const char *s, mode_t *out);
 /* Monotonic clock in nanoseconds. */
 int64_t num_now(void);
 /* NS (< 0: none) as a poll(2) timeout in milliseconds: -1 for none,
@@ -286,6 +292,9 @@ const char *frame_unfit(enum frame_kind kind, const void *msg, size_t len,
 /* Checks NAME by our rule (optional leading '/', then 1-255 bytes with no
  * '/', not "." or ".."); writes "/name" into OUT. Exits 2 on a bad name. */
 void name_check(const char *name, char out[258]);
+/* The same without exiting: 0 (OUT written), or why NAME is refused. */
+enum name_err { NAME_OK, NAME_EMPTY, NAME_TOO_LONG, NAME_SLASH, NAME_DOT };
+enum name_err name_check_ok(const char *name, char out[258]);
 
 /* ---- obj.c: existing objects opened safely ---- */
 
@@ -565,6 +574,11 @@ struct stat;
 /* 1 if a socket listens bound to the file ST describes (in our network
  * namespace), 0 if none does, -1 if sock_diag(7) cannot tell. */
 int udiag_listening(const struct stat *st);
+/* One reply of the dump udiag_listening asks for: BUF, N bytes as recv(2)
+ * gave them (8-byte aligned). Sets *FOUND to 1 when a listener bound to
+ * ST's file is in it; returns 1 at the dump's end (NLMSG_DONE), -1 at an
+ * error message, 0 when more replies are to come. */
+int udiag_reply(const void *buf, size_t n, const struct stat *st, int *found);
 
 /* ---- listen.c: the listening side of a server (ipc-sockserve) ---- */
 

@@ -23,6 +23,11 @@ num_parse_ok(const char *s, long long min, long long max, long long *out)
 		errno = EINVAL;
 		return -1;
 	}
+	/* strtonum takes "-0" as 0: a sign where none is allowed. */
+	if (s[0] == '-' && min >= 0) {
+		errno = ERANGE;
+		return -1;
+	}
 	*out = strtonum(s, min, max, &errstr);
 	if (errstr != NULL) {
 		errno = ERANGE;
@@ -106,23 +111,24 @@ num_fraction(const char *f, size_t n, int64_t unit)
 	return v;
 }
 
-int64_t
-num_duration(const char *s, const char *what)
+int
+num_duration_ok(const char *s, int64_t *out)
 {
 	size_t ni = strspn(s, "0123456789"), nf = 0;
 	const char *unit = s + ni, *frac = NULL;
 	int64_t mult = 1000000000LL;
 	long long whole;
 
+	errno = EINVAL;
 	if (*unit == '.') {
 		frac = unit + 1;
 		nf = strspn(frac, "0123456789");
 		unit = frac + nf;
 		if (nf == 0)
-			goto bad;
+			return -1;
 	}
 	if (ni == 0 || ni > 12)
-		goto bad;
+		return -1;
 	if (strcmp(unit, "ms") == 0)
 		mult = 1000000LL;
 	else if (strcmp(unit, "m") == 0)
@@ -130,34 +136,62 @@ num_duration(const char *s, const char *what)
 	else if (strcmp(unit, "h") == 0)
 		mult = 3600 * 1000000000LL;
 	else if (strcmp(unit, "") != 0 && strcmp(unit, "s") != 0)
-		goto bad;
+		return -1;
 	whole = strtoll(s, NULL, 10);
 	/* A year at most in any unit: far beyond any useful bound, and far
 	 * from int64 overflow. */
-	if (whole > (365LL * 86400 * 1000000000LL) / mult)
+	if (whole > (365LL * 86400 * 1000000000LL) / mult) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = whole * mult + (frac ? num_fraction(frac, nf, mult) : 0);
+	return 0;
+}
+
+int64_t
+num_duration(const char *s, const char *what)
+{
+	int64_t ns;
+
+	if (num_duration_ok(s, &ns) == 0)
+		return ns;
+	if (errno == ERANGE)
 		errx(EXIT_USAGE, "%s: '%s' is too long (a year at most)", what, s);
-	return whole * mult + (frac ? num_fraction(frac, nf, mult) : 0);
-bad:
 	errx(EXIT_USAGE, "%s: '%s' is not a duration (like 250ms, 1.5s, 2m, 1h)",
 	    what, s);
+}
+
+int
+num_mode_ok(const char *s, mode_t *out)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 5 || strspn(s, "01234567") != n) {
+		errno = EINVAL;
+		return -1;
+	}
+	unsigned long v = strtoul(s, NULL, 8);
+	/* Set-id and sticky bits mean nothing on a FIFO, a queue, a shared
+	 * memory object or a socket: refused alike by every tool. */
+	if (v > 0777) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = (mode_t)v;
+	return 0;
 }
 
 mode_t
 num_mode(const char *s)
 {
-	size_t n = strlen(s);
-	char *end;
+	mode_t m;
 
-	if (n == 0 || n > 5 || strspn(s, "01234567") != n)
-		errx(EXIT_USAGE, "--mode: '%s' is not an octal mode (like 0600)",
-		    s);
-	unsigned long v = strtoul(s, &end, 8);
-	/* Set-id and sticky bits mean nothing on a FIFO, a queue, a shared
-	 * memory object or a socket: refused alike by every tool. */
-	if (v > 0777)
+	if (num_mode_ok(s, &m) == 0)
+		return m;
+	if (errno == ERANGE)
 		errx(EXIT_USAGE, "--mode: '%s': only permission bits (0 to 0777) "
 		    "are accepted", s);
-	return (mode_t)v;
+	errx(EXIT_USAGE, "--mode: '%s' is not an octal mode (like 0600)", s);
 }
 
 int64_t

@@ -38,6 +38,25 @@ udiag_match(const struct nlmsghdr *m, const struct stat *st)
 	return false;
 }
 
+int
+udiag_reply(const void *buf, size_t n, const struct stat *st, int *found)
+{
+	int len = (int)n;
+
+	for (const struct nlmsghdr *m = buf; NLMSG_OK(m, len);
+	    m = NLMSG_NEXT(m, len)) {
+		if (m->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (m->nlmsg_type == NLMSG_ERROR)
+			return -1;
+		if (m->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+		    m->nlmsg_len >= NLMSG_LENGTH(sizeof(struct unix_diag_msg)) &&
+		    udiag_match(m, st))
+			*found = 1;
+	}
+	return 0;
+}
+
 /* Reads the dump's replies. Returns 1 if a listener matched, 0 if none
  * did, -1 on error. */
 static int
@@ -52,18 +71,9 @@ udiag_scan(int s, const struct stat *st)
 			continue;
 		if (n <= 0)
 			return -1;
-		int len = (int)n;
-		for (struct nlmsghdr *m = (void *)buf; NLMSG_OK(m, len);
-		    m = NLMSG_NEXT(m, len)) {
-			if (m->nlmsg_type == NLMSG_DONE)
-				return found;
-			if (m->nlmsg_type == NLMSG_ERROR)
-				return -1;
-			if (m->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-			    m->nlmsg_len >= NLMSG_LENGTH(sizeof(struct unix_diag_msg)) &&
-			    udiag_match(m, st))
-				found = 1;
-		}
+		int rc = udiag_reply(buf, (size_t)n, st, &found);
+		if (rc != 0)
+			return rc == 1 ? found : -1;
 	}
 }
 

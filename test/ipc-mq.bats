@@ -309,6 +309,9 @@ assert "/" + sys.argv[2] in names, names
 	run -0 ipc-mq send -p "$max" "$q" top
 	run -2 ipc-mq send -p $((max + 1)) "$q" x
 	run -2 ipc-mq send -p -1 "$q" x
+	# No sign where none is allowed, not even on a zero (num_fuzz.c).
+	run -2 --separate-stderr ipc-mq send -p -0 "$q" x
+	[[ "$stderr" == "ipc-mq: -p: '-0' is out of range (0 to "* ]]
 	run -2 ipc-mq send -p abc "$q" x
 	[ "$(curmsgs "$q")" = 1 ]
 }
@@ -428,6 +431,12 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$stderr" = "ipc-mq: /$q: message 1 is 2097152 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
 	run -1 --separate-stderr timeout 60 bash -c "printf '5000000:x' | ipc-mq send --netstring $q"
 	[ "$stderr" = "ipc-mq: /$q: message 1 is 5000000 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	# Under 1 MiB too, and before the body is read: a short one is
+	# still named by its header, never as truncated (test/fuzz/mqsend_fuzz.c).
+	run -1 --separate-stderr timeout 10 bash -c "printf '20:abc' | ipc-mq send --netstring $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 20 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	run -1 --separate-stderr timeout 10 bash -c "printf '\0\0\0\021abc' | ipc-mq send --len32 $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 17 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
 	# A line has no header: its size is known only to be over the limit.
 	run -1 --separate-stderr timeout 60 bash -c "head -c 2000000 /dev/zero | ipc-mq send $q"
 	[ "$stderr" = "ipc-mq: /$q: message 1 is over 1048576 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]

@@ -70,8 +70,7 @@ bus_arm(const char *slash)
 		err(EXIT_FAIL, "sigaction");
 }
 
-/* Why HDR (of a file of SIZE bytes) is not a counter, or NULL if it is. */
-static const char *
+const char *
 shmc_invalid(const struct stat *st, const unsigned char *hdr)
 {
 	uint32_t version;

@@ -76,6 +76,10 @@ struct shmc *shc_open(const char *path, const char *slash, bool missing_ok);
  * created, false if the name exists (EEXIST). Exits 1 on failure. */
 bool shc_create(const char *path, const char *slash, int64_t initial,
     mode_t mode, bool explicit_mode);
+/* Why a file ST describes, whose first 64 bytes are HDR, is not a counter
+ * ("wrong magic", ...), or NULL if it is one. HDR NULL: only the type and
+ * size are checked (before anything is opened). */
+const char *shmc_invalid(const struct stat *st, const unsigned char *hdr);
 /* True (and *VALUE) if NAME, relative to DFD, is our counter; never
  * blocks, follows a link or writes. */
 bool shc_peek(int dfd, const char *name, int64_t *value,
