@@ -53,6 +53,17 @@ int mqt_cmd_ls(int argc, char **argv);
 /* ---- send.c ---- */
 
 int mqt_cmd_send(int argc, char **argv);
+/* The limit of a reader of KIND for a queue of MSGSIZE: a netstring's or
+ * len32's header gives the size, so one over MSGSIZE is refused before its
+ * body is read; a line or NUL-terminated message has no header and is read
+ * up to 1 MiB (or MSGSIZE, if larger) so that its size can be named. */
+size_t mqt_send_limit(enum frame_kind kind, long msgsize);
+/* The next message on R (limit from mqt_send_limit) for a queue of
+ * MSGSIZE: 1 with MSG and LEN, 0 at the end, -1 with errno as
+ * frame_read's, EMSGSIZE for one over MSGSIZE, whose size *SIZE then is
+ * (0: over R's limit, no header gave it). */
+int mqt_send_next(struct frame_reader *r, long msgsize, char **msg,
+    size_t *len, uint64_t *size);
 
 /* ---- recv.c ---- */
 

@@ -46,6 +46,9 @@ static void
 send_one(struct sender *s, const char *msg, size_t len)
 {
 	unsigned long no = s->n + 1;
+	/* The bound is set once, on the monotonic clock: an EINTR neither
+	 * restarts it nor does a change of the wall clock stretch it. */
+	int64_t end = s->timeout < 0 ? 0 : num_now() + s->timeout;
 	int rc;
 
 	if (len > (size_t)s->msgsize)
@@ -57,7 +60,10 @@ send_one(struct sender *s, const char *msg, size_t len)
 		if (s->timeout < 0)
 			rc = mq_send(s->q, msg, len, s->prio);
 		else {
-			struct timespec ts = deadline(s->timeout);
+			/* mq_timedsend wants a CLOCK_REALTIME time: what is
+			 * left of the bound, converted at each call. */
+			int64_t left = end - num_now();
+			struct timespec ts = deadline(left > 0 ? left : 0);
 			rc = mq_timedsend(s->q, msg, len, s->prio, &ts);
 		}
 		if (rc == 0)
@@ -74,20 +80,43 @@ send_one(struct sender *s, const char *msg, size_t len)
 	s->n = no;
 }
 
-/* A framed message on stdin is over MAX bytes (frame_read's EMSGSIZE):
- * named by the size its header gave, else as over MAX. */
-static noreturn void
-send_too_long(const struct sender *s, const struct frame_reader *r,
-    size_t max)
+size_t
+mqt_send_limit(enum frame_kind kind, long msgsize)
 {
-	char size[32];
+	if (kind == FRAME_NETSTRING || kind == FRAME_LEN32)
+		return (size_t)msgsize;
+	return msgsize > SEND_FRAME_MIN ? (size_t)msgsize : SEND_FRAME_MIN;
+}
 
-	if (r->over > 0)
-		snprintf(size, sizeof size, "%" PRIu64, r->over);
+int
+mqt_send_next(struct frame_reader *r, long msgsize, char **msg, size_t *len,
+    uint64_t *size)
+{
+	int rc = frame_read(r, msg, len);
+
+	if (rc == 1 && *len > (size_t)msgsize) {
+		*size = *len;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (rc == -1 && errno == EMSGSIZE)
+		*size = r->over;
+	return rc;
+}
+
+/* A framed message on stdin is over the queue's msgsize: named by SIZE
+ * (its header's, or its length), else (0) as over MAX, the reader's limit. */
+static noreturn void
+send_too_long(const struct sender *s, uint64_t size, size_t max)
+{
+	char text[32];
+
+	if (size > 0)
+		snprintf(text, sizeof text, "%" PRIu64, size);
 	else
-		snprintf(size, sizeof size, "over %zu", max);
+		snprintf(text, sizeof text, "over %zu", max);
 	errx(EXIT_FAIL, "%s: message %lu is %s bytes, over the queue's msgsize "
-	    "of %ld bytes (%lu sent before it)", s->name, s->n + 1, size,
+	    "of %ld bytes (%lu sent before it)", s->name, s->n + 1, text,
 	    s->msgsize, s->n);
 }
 
@@ -95,17 +124,17 @@ static void
 send_stdin(struct sender *s, enum frame_kind kind)
 {
 	struct frame_reader r;
-	size_t max = s->msgsize > SEND_FRAME_MIN ? (size_t)s->msgsize :
-	    SEND_FRAME_MIN;
+	size_t max = mqt_send_limit(kind, s->msgsize);
+	uint64_t size = 0;
 	char *msg;
 	size_t len;
 	int rc;
 
 	frame_reader_init(&r, STDIN_FILENO, kind, max);
-	while ((rc = frame_read(&r, &msg, &len)) == 1)
+	while ((rc = mqt_send_next(&r, s->msgsize, &msg, &len, &size)) == 1)
 		send_one(s, msg, len);
 	if (rc == -1 && errno == EMSGSIZE)
-		send_too_long(s, &r, max);
+		send_too_long(s, size, max);
 	if (rc == -1 && errno == EBADMSG)
 		errx(EXIT_FAIL, "stdin: message %lu: %s; %lu sent before it",
 		    s->n + 1, frame_strerror(&r, EBADMSG), s->n);
