@@ -444,6 +444,44 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$output" = ok ]
 }
 
+@test "send: a netstring or len32 over msgsize is refused from its header, before its body" {
+	q=$(newq)
+	ipc-mq create -S 16 "$q"
+	# a producer that sends only a header, then holds its end open until
+	# the reader leaves (at most 30 s): the body never comes
+	cat >hold.py <<-'EOF'
+	import os, select, sys
+	os.write(1, bytes.fromhex(sys.argv[1]))
+	p = select.poll(); p.register(1, select.POLLERR); p.poll(30000)
+	EOF
+	local t0=$SECONDS
+	run -1 --separate-stderr bash -c "python3 hold.py 353030303a | ipc-mq send --netstring $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 5000 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	run -1 --separate-stderr bash -c "python3 hold.py 00001388 | ipc-mq send --len32 $q"
+	[ "$stderr" = "ipc-mq: /$q: message 1 is 5000 bytes, over the queue's msgsize of 16 bytes (0 sent before it)" ]
+	# well before the producer's 30 s: nothing waited for the body
+	((SECONDS - t0 < 25))
+	[ "$(curmsgs "$q")" = 0 ]
+}
+
+@test "send -t: the bound is kept across signals that interrupt the wait" {
+	q=$(newq)
+	ipc-mq create -M 1 "$q"
+	ipc-mq send "$q" full
+	ipc-mq send -t 1s "$q" more 2>err &
+	local pid=$! t0=$SECONDS
+	bg_track "$pid"
+	# SIGCHLD interrupts mq_timedsend (EINTR) and is not ours to end on:
+	# a bound restarted at each EINTR would never run out while it comes
+	while kill -CHLD "$pid" 2>/dev/null && ((SECONDS - t0 < 40)); do
+		sleep 0.05
+	done
+	wait_exit "$pid" 30
+	[ "$status" = 124 ]
+	((SECONDS - t0 < 20))
+	grep -q "queue still full after 1s: message 1 not sent" err
+}
+
 @test "send: -c creates a missing queue, without it the error says so" {
 	q=$(newq)
 	run -1 --separate-stderr ipc-mq send "$q" x

@@ -46,6 +46,9 @@ static void
 send_one(struct sender *s, const char *msg, size_t len)
 {
 	unsigned long no = s->n + 1;
+	/* The bound is set once, on the monotonic clock: an EINTR neither
+	 * restarts it nor does a change of the wall clock stretch it. */
+	int64_t end = s->timeout < 0 ? 0 : num_now() + s->timeout;
 	int rc;
 
 	if (len > (size_t)s->msgsize)
@@ -57,7 +60,10 @@ send_one(struct sender *s, const char *msg, size_t len)
 		if (s->timeout < 0)
 			rc = mq_send(s->q, msg, len, s->prio);
 		else {
-			struct timespec ts = deadline(s->timeout);
+			/* mq_timedsend wants a CLOCK_REALTIME time: what is
+			 * left of the bound, converted at each call. */
+			int64_t left = end - num_now();
+			struct timespec ts = deadline(left > 0 ? left : 0);
 			rc = mq_timedsend(s->q, msg, len, s->prio, &ts);
 		}
 		if (rc == 0)
