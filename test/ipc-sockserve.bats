@@ -463,6 +463,24 @@ print('bound', flush=True); time.sleep(30)" 3>&-)
 	exec 5<&-
 }
 
+@test "unix: another user's stale socket is left untouched, even by root" {
+	skip_unless_root
+	d=$(mktemp -d /tmp/sockserve.XXXXXX)
+	chmod 1777 "$d"
+	as_nobody /usr/bin/python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('$d/s')"
+	ino=$(stat -c %i "$d/s")
+	run -1 --separate-stderr timeout 30 ipc-sockserve "unix:$d/s"
+	[ "$stderr" = "ipc-sockserve: $d/s: a socket of user nobody (uid $(id -u nobody)), not ours (left untouched)" ]
+	[ "$(stat -c %i "$d/s")" = "$ino" ]
+	# one of ours is still replaced there
+	python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('$d/t')"
+	serve_bg ipc-sockserve -1 -r 3 "unix:$d/t"
+	echo ok | pyclient "unix:$d/t"
+	wait_exit "$srv_pid" 30
+	[ "$(cat "$srv_out")" = ok ]
+	rm -rf "$d"
+}
+
 @test "unix: a socket replaced by another server is not removed at exit" {
 	serve_bg ipc-sockserve -r 3 unix:r.sock
 	first=$srv_pid
@@ -553,15 +571,38 @@ print('held', flush=True); time.sleep(30)" 3>&-)
 	[ ! -s "$srv_err" ]
 }
 
-@test "exec: -1 passes the child's status through; missing command is 127" {
+@test "exec: -1 passes the child's status through" {
 	serve_bg ipc-sockserve -1 -r 3 0 -- sh -c 'exit 42'
 	pyclient "$srv_addr" </dev/null
 	wait_exit "$srv_pid" 30
 	[ "$status" -eq 42 ]
-	serve_bg ipc-sockserve -1 -r 3 0 -- /no/such/command
-	pyclient "$srv_addr" </dev/null || true
-	wait_exit "$srv_pid" 30
-	[ "$status" -eq 127 ]
+}
+
+@test "exec: a COMMAND that cannot run fails at start: 127 not found, 126 a directory" {
+	run -127 --separate-stderr timeout 30 ipc-sockserve 0 -- no-such-command-xyz
+	[ "$stderr" = "ipc-sockserve: no-such-command-xyz: command not found" ]
+	run -127 --separate-stderr timeout 30 ipc-sockserve unix:m.sock -- /no/such/cmd
+	[ "$stderr" = "ipc-sockserve: /no/such/cmd: No such file or directory" ]
+	[ ! -e m.sock ]
+	mkdir -p dir a/tool b
+	run -126 --separate-stderr timeout 30 ipc-sockserve 0 -- ./dir
+	[ "$stderr" = "ipc-sockserve: ./dir: Is a directory" ]
+	# On PATH, as execvp: a directory or a file we may not run is passed
+	# over, and reported only when nothing runnable comes later.
+	run -126 --separate-stderr env PATH="$PWD/a:$PATH" timeout 30 ipc-sockserve 0 -- tool
+	[ "$stderr" = "ipc-sockserve: $PWD/a/tool: Is a directory" ]
+	printf '#!/bin/sh\necho "from $1"\n' >b/tool
+	run -126 --separate-stderr env PATH="$PWD/b:$PATH" timeout 30 ipc-sockserve 0 -- tool
+	[ "$stderr" = "ipc-sockserve: $PWD/b/tool: Permission denied" ]
+	chmod 755 b/tool
+	serve_bg env PATH="$PWD/a:$PWD/b:$PATH" ipc-sockserve -1 -r 3 0 -- tool b
+	run -0 pyclient "$srv_addr" </dev/null
+	[ "$output" = "from b" ]
+	# An empty PATH entry is the current directory, as for execvp.
+	cd b
+	serve_bg env PATH="/usr/bin::/bin" "$IPC_BIN/ipc-sockserve" -1 -r 3 0 -- tool cwd
+	run -0 pyclient "$srv_addr" </dev/null
+	[ "$output" = "from cwd" ]
 }
 
 @test "exec: no zombies after many connections; -c caps them" {
@@ -578,9 +619,154 @@ for i in range(150):
 	[ "$(ps --ppid "$srv_pid" -o pid= | wc -l)" -eq 0 ]
 }
 
-@test "exec: -i is a usage error pointing to timeout(1)" {
-	run -2 --separate-stderr ipc-sockserve -i 1s 0 -- cat
-	[[ "$stderr" == *"timeout(1)"* ]]
+@test "exec: -i over a Unix socket is a usage error pointing to timeout(1)" {
+	run -2 --separate-stderr ipc-sockserve -i 1s unix:i.sock -- cat
+	[[ "$stderr" == *"is for TCP"*"timeout(1)"* ]]
+	[ ! -e i.sock ]
+}
+
+# idle_client PORT: connects, sends nothing, prints the seconds until the
+# server ends the connection (EOF), bounded by 60 s.
+idle_client() {
+	python3 -c "
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+t = time.monotonic(); s.settimeout(60)
+assert s.recv(10) == b''
+print(round(time.monotonic() - t, 1))" "$1"
+}
+
+@test "exec -i: a connection idle for DUR is ended, busy ones are served" {
+	serve_bg ipc-sockserve -v -i 2s -r 3 tcp4:127.0.0.1:0 -- cat
+	port=$(port_of "$srv_addr")
+	idle_client "$port" >idle.out &
+	bg_track $!
+	# A client that sends a little every 0.2 s for longer than DUR is
+	# never idle: it gets all of it back.
+	run -0 python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $port)); s.settimeout(60)
+for i in range(15):
+    s.sendall(b'%d\n' % i); time.sleep(0.2)
+s.shutdown(socket.SHUT_WR)
+got = []
+while True:
+    b = s.recv(65536)
+    if not b: break
+    got.append(b)
+print(b''.join(got).decode().split() == [str(i) for i in range(15)])"
+	[ "$output" = True ]
+	poll_until 60 test -s idle.out
+	# not before 2 s of silence
+	[[ "$(cat idle.out)" =~ ^[0-9]+\.[0-9]$ ]]
+	[[ "$(cat idle.out)" > 1.8 ]]
+	grep -Eq '^ipc-sockserve: pid [0-9]+: connection idle, ended$' "$srv_err"
+}
+
+@test "exec -i with -c 1: an idle connection no longer locks out the next client" {
+	serve_bg ipc-sockserve -c 1 -i 1s -r 3 tcp4:127.0.0.1:0 -- cat
+	port=$(port_of "$srv_addr")
+	idle_client "$port" >idle.out &
+	bg_track $!
+	one_child() { [ "$(ps --ppid "$srv_pid" -o pid= | wc -l)" -eq 1 ]; }
+	poll_until 30 one_child
+	# waits in the backlog until the idle one is ended, then is served
+	run -0 timeout 60 python3 -c "$PYCLIENT" "$srv_addr" <<<next
+	[ "$output" = next ]
+	poll_until 60 test -s idle.out
+}
+
+@test "exec -i with -1: the idle-ended child makes the exit 124; SIGKILL after --grace" {
+	serve_bg ipc-sockserve -1 -i 300ms -r 3 tcp4:127.0.0.1:0 -- cat
+	idle_client "$(port_of "$srv_addr")"
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 124 ]
+	# A child that ignores SIGTERM is killed --grace later.
+	serve_bg ipc-sockserve -v -1 -i 300ms --grace 300ms -r 3 tcp4:127.0.0.1:0 -- \
+	    sh -c "trap '' TERM; exec sleep 60"
+	idle_client "$(port_of "$srv_addr")"
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 124 ]
+	grep -Eq '^ipc-sockserve: pid [0-9]+: still there after --grace, killed$' "$srv_err"
+}
+
+# ---- connections per source ----
+
+# three_from_one ADDRESS OUTFILE: two clients connect and send a line
+# (kept open until OUTFILE shows both lines, so both were taken), then a
+# third; prints what the third reads: nothing (EOF) when it was closed.
+THREE='
+import socket, sys, time
+def conn(a):
+    if a.startswith("unix:"):
+        p = a[5:]
+        if p.startswith("@"): p = "\0" + p[1:]
+        s = socket.socket(socket.AF_UNIX); s.connect(p); return s
+    h, port = a.rsplit(":", 1)
+    return socket.create_connection((h, int(port)))
+a, out = sys.argv[1], sys.argv[2]
+held = []
+for w in (b"one\n", b"two\n"):
+    s = conn(a); s.sendall(w); held.append(s)
+end = time.monotonic() + 30
+while open(out, "rb").read().count(b"\n") < 2:
+    assert time.monotonic() < end, "the first two were not served"
+    time.sleep(0.02)
+third = conn(a); third.settimeout(30)
+print("third:", third.recv(10))
+for s in held: s.close()
+'
+
+@test "--max-per-source 2: a third client from 127.0.0.1 is closed at once (print mode)" {
+	serve_bg ipc-sockserve -v --max-per-source 2 -n 3 -r 3 tcp4:127.0.0.1:0
+	run -0 python3 -c "$THREE" "$srv_addr" "$srv_out"
+	[ "$output" = "third: b''" ]
+	# The closed one did not count toward -n: this is the third (from
+	# another address, which has a count of its own).
+	python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $(port_of "$srv_addr")),
+    source_address=('127.0.0.2', 0))
+s.sendall(b'three\n'); s.shutdown(socket.SHUT_WR); s.settimeout(30)
+assert s.recv(10) == b''"
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 0 ]
+	[ "$(sort "$srv_out")" = "$(printf 'one\nthree\ntwo')" ]
+	grep -Eq '^ipc-sockserve: 127\.0\.0\.1:[0-9]+: closed: 2 connections from its address already \(--max-per-source\)$' "$srv_err"
+}
+
+@test "--max-per-source 2 in exec mode: the third is closed, a slot frees when a child ends" {
+	# -i keeps the connection in the server until its child is reaped, so
+	# a client's EOF means its slot is free again.
+	serve_bg ipc-sockserve -v --max-per-source 2 -i 60s -r 3 tcp4:127.0.0.1:0 -- cat
+	run -0 python3 -c "
+import socket
+a = ('127.0.0.1', $(port_of "$srv_addr"))
+def echo(s, w):
+    s.sendall(w); assert s.recv(10) == w
+c1 = socket.create_connection(a); c1.settimeout(30); echo(c1, b'one')
+c2 = socket.create_connection(a); c2.settimeout(30); echo(c2, b'two')
+c3 = socket.create_connection(a); c3.settimeout(30)
+print('third:', c3.recv(10))
+c1.shutdown(socket.SHUT_WR); assert c1.recv(10) == b''
+c4 = socket.create_connection(a); c4.settimeout(30); echo(c4, b'four')
+print('fourth served')"
+	[ "$output" = "$(printf "third: b''\nfourth served")" ]
+	[ "$(grep -c 'closed: 2 connections from its address already' "$srv_err")" -eq 1 ]
+}
+
+@test "--max-per-source over Unix counts per uid" {
+	skip_unless_root
+	name=$(uniq_name)
+	serve_bg ipc-sockserve -v --max-per-source 2 --allow-uid any -r 3 "unix:@$name"
+	run -0 python3 -c "$THREE" "unix:@$name" "$srv_out"
+	[ "$output" = "third: b''" ]
+	grep -Eq "^ipc-sockserve: uid 0 \(pid [0-9]+\): closed: 2 connections from its uid already" "$srv_err"
+	# another uid has its own count
+	echo guest | as_nobody /usr/bin/python3 -c "$PYCLIENT" "unix:@$name"
+	poll_until 30 grep -qx guest "$srv_out"
+	run -2 --separate-stderr ipc-sockserve --max-per-source 2 udp:0
+	[[ "$stderr" == *"udp: has none"* ]]
 }
 
 # ---- signals ----
@@ -913,6 +1099,29 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 	run -2 ipc-sockserve -c -1 0
 	run -2 ipc-sockserve --grace soon 0
 	run -2 ipc-sockserve
+}
+
+@test "exit 0 of -n: a killed client's FIN looks like an end in line mode, not with --netstring" {
+	# What status 0 promises: every client ended with an orderly close.
+	# A client killed mid-line ends with one too (the kernel closes its
+	# socket): in line or -0 mode its bytes are a last line; only a
+	# length-framed message shows it was cut short.
+	killed_client() {
+		python3 -c "
+import os, signal, socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.sendall(sys.argv[2].encode()); os.kill(os.getpid(), signal.SIGKILL)" "$(port_of "$srv_addr")" "$1" || true
+	}
+	serve_bg ipc-sockserve -n 1 -r 3 tcp4:127.0.0.1:0
+	killed_client $'whole\npart'
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out")" = "$(printf 'whole\npart')" ]
+	serve_bg ipc-sockserve --netstring -n 1 -r 3 tcp4:127.0.0.1:0
+	killed_client '5:whole,7:par'
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 1 ]
+	[ "$(cat "$srv_out")" = "5:whole," ]
 }
 
 @test "a client that resets mid-stream ends only its own connection" {
