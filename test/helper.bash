@@ -3,6 +3,9 @@
 # - PATH starts with the binaries under test ($IPC_BIN, set by make).
 # - Every test is bounded in time: make check exports BATS_TEST_TIMEOUT
 #   (bats reads it before a test starts; set in setup() it is too late).
+#   bats's own watchdog only kills the test's direct children, so a hung
+#   `run` (a command substitution's child holding its pipe) outlives it;
+#   watchdog_start adds one that kills the test's whole process tree.
 # - serve_bg starts a server in the background and waits for its
 #   --ready-fd line: no sleep, no fixed port.
 # - uniq_name gives each test its own queue, counter or socket names.
@@ -65,10 +68,37 @@ bg_track() {
 	echo "$1" >>"$BATS_TEST_TMPDIR/.pids"
 }
 
+# watchdog_start: BATS_TEST_TIMEOUT + 10 s after the test starts, SIGKILL
+# every process the test started, so a hung `run` returns and bats reports
+# the timeout it has already flagged. A process is known by IPC_TEST_TAG in
+# its environment: bats's own watchdog kills the subshell of a `run`, and
+# what that subshell started is then a child of init, out of any tree walk.
+# kill_servers stops the watchdog.
+watchdog_start() {
+	export IPC_TEST_TAG="$$.$RANDOM.$BATS_TEST_NUMBER"
+	local after=$((${BATS_TEST_TIMEOUT:-90} + 10))
+	# Detached (a grandchild), since bats's watchdog kills our children.
+	( (
+		tag=$IPC_TEST_TAG
+		unset IPC_TEST_TAG
+		sleep "$after"
+		grep -lzx "IPC_TEST_TAG=$tag" /proc/[0-9]*/environ 2>/dev/null |
+			cut -d/ -f3 | xargs -r kill -KILL 2>/dev/null
+	) </dev/null >/dev/null 2>&1 3>&- &
+	echo $! >"$BATS_TEST_TMPDIR/.watchdog" )
+}
+watchdog_start
+
 # kill_servers: ends every process serve_bg/bg_track started (call from
-# teardown).
+# teardown), and the watchdog.
 kill_servers() {
 	local p
+	if [ -f "$BATS_TEST_TMPDIR/.watchdog" ]; then
+		p=$(cat "$BATS_TEST_TMPDIR/.watchdog")
+		pkill -KILL -P "$p" 2>/dev/null || true
+		kill -KILL "$p" 2>/dev/null || true
+		rm -f "$BATS_TEST_TMPDIR/.watchdog"
+	fi
 	[ -f "$BATS_TEST_TMPDIR/.pids" ] || return 0
 	while read -r p; do
 		kill -KILL "$p" 2>/dev/null || true
