@@ -23,12 +23,20 @@ static int selfpipe[2] = { -1, -1 };
 static void (*cleanups[NCLEANUP])(void);
 static int ncleanups;
 
+/* Makes the self-pipe readable. Async-signal-safe; errno is kept. A full
+ * pipe is readable already, so a failed write loses nothing. */
+static void
+pipe_poke(unsigned char b)
+{
+	int saved = errno;
+
+	if (selfpipe[1] != -1 && write(selfpipe[1], &b, 1) == -1)
+		errno = saved;
+}
+
 static void
 sig_handler(int signo, siginfo_t *si, void *ctx)
 {
-	int saved = errno;
-	unsigned char b = (unsigned char)signo;
-
 	(void)ctx;
 	if (signo == SIGCHLD)
 		child = 1;
@@ -38,9 +46,7 @@ sig_handler(int signo, siginfo_t *si, void *ctx)
 		caught = signo;
 		caught_code = si ? si->si_code : 0;
 	}
-	if (selfpipe[1] != -1)
-		(void)write(selfpipe[1], &b, 1);
-	errno = saved;
+	pipe_poke((unsigned char)signo);
 }
 
 static void
@@ -88,7 +94,7 @@ sig_fd(void)
 	atomic_signal_fence(memory_order_seq_cst);
 	/* A signal caught before the pipe existed still makes it readable. */
 	if (caught || child || alarmed)
-		(void)write(selfpipe[1], "", 1);
+		pipe_poke(0);
 	return selfpipe[0];
 }
 

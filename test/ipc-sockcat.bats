@@ -406,6 +406,26 @@ want = b"".join(b"%d:%s," % (len(m), m) for m in [b"reply one", b"", bytes(range
 assert d == want, d[:100]'
 }
 
+@test "--len32: a Listener that wants an authkey is exit 1 with the reason, no challenge printed" {
+	cat >mpauth.py <<-'EOF'
+	import os
+	from multiprocessing.connection import Listener
+	l = Listener(("127.0.0.1", 0), authkey=b"secret")
+	os.write(3, b"127.0.0.1:%d\n" % l.address[1]); os.close(3)
+	try:
+	    l.accept()
+	    print("accepted")
+	except Exception as e:
+	    print("refused", type(e).__name__)
+	EOF
+	serve_bg python3 mpauth.py
+	run -1 --separate-stderr timeout 60 ipc-sockcat --len32 "$srv_addr" <<<'hello'
+	[ "$output" = "" ]
+	[ "$stderr" = "ipc-sockcat: $srv_addr: the peer wants an authkey (it sent a multiprocessing.connection challenge)" ]
+	wait_exit "$srv_pid" 30
+	[[ "$(cat "$srv_out")" == "refused "* ]]
+}
+
 @test "--len32: a reply with a newline inside is dropped with a note, later ones printed, exit 1" {
 	cat >mpforge.py <<-'EOF'
 	import os

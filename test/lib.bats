@@ -99,3 +99,17 @@ comp() {
 	run -0 comp ipc-spawnpipe -j 2 -- mkfif
 	[ "$output" = mkfifo ]
 }
+
+@test "every tool is built hardened: PIE, full RELRO, stack protector, fortified calls" {
+	skip_under_asan "the sanitizer build goes without hardening flags"
+	command -v readelf >/dev/null || skip "needs readelf (binutils)"
+	for t in "$IPC_BIN"/ipc-*; do
+		readelf -h "$t" | grep -q 'Type: *DYN'
+		readelf -l "$t" | grep -q 'GNU_RELRO'
+		readelf -d "$t" | grep -q 'BIND_NOW'
+	done
+	# at least one function with a buffer gets a canary, and libc calls
+	# with known sizes go through their checking variants
+	nm -D "$IPC_BIN/ipc-sockserve" | grep -q ' __stack_chk_fail@'
+	nm -D "$IPC_BIN/ipc-sockserve" | grep -q ' __memcpy_chk@'
+}

@@ -46,11 +46,13 @@ on_sigbus(int signo)
 	    "(SIGBUS)\n";
 	const char *prog = getprogname();
 
+	const char *part[] = { prog, ": ", bus_name, what };
+
 	(void)signo;
-	(void)write(2, prog, strlen(prog));
-	(void)write(2, ": ", 2);
-	(void)write(2, bus_name, strlen(bus_name));
-	(void)write(2, what, sizeof what - 1);
+	/* Nothing to do if stderr fails: the exit status still says it. */
+	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
+		if (write(2, part[i], strlen(part[i])) == -1)
+			break;
 	_exit(EXIT_FAIL);
 }
 

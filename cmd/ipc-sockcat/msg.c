@@ -140,10 +140,24 @@ stdin_pull(struct frame_reader *in, struct sendbuf *sb, int udp_fd)
 	return in->eof;
 }
 
+/* Python's multiprocessing Listener with an authkey opens with a frame
+ * "#CHALLENGE#..." and waits for an HMAC of it: printing that frame as a
+ * reply and exiting 0 would hide that the peer refused to talk. */
+static void
+len32_check_challenge(const char *msg, size_t len)
+{
+	static const char chal[] = "#CHALLENGE#";
+
+	if (len >= sizeof(chal) - 1 && memcmp(msg, chal, sizeof(chal) - 1) == 0)
+		errx(EXIT_FAIL, "%s: the peer wants an authkey (it sent a "
+		    "multiprocessing.connection challenge)", address);
+}
+
 /* Reads the socket's frames and prints them. Returns true at its EOF. */
 static bool
 len32_push(struct frame_reader *sr)
 {
+	static bool first = true;
 	char *msg;
 	size_t len;
 	ssize_t n = frame_fill(sr);
@@ -153,8 +167,12 @@ len32_push(struct frame_reader *sr)
 		fail_counts(errno, NULL);
 	if (n > 0)
 		n_recv += (uint64_t)n;
-	while ((rc = frame_next(sr, &msg, &len)) == 1)
+	while ((rc = frame_next(sr, &msg, &len)) == 1) {
+		if (first)
+			len32_check_challenge(msg, len);
+		first = false;
 		print_msg(msg, len);
+	}
 	if (rc == -1)
 		fail_counts(0, frame_strerror(sr, errno));
 	return sr->eof;
