@@ -54,8 +54,8 @@
 	"  -v, --verbose        diagnostics on stderr\n" \
 	"  -h, --help, -V, --version\n"
 
-enum { OPT_MODE = 0x2001, OPT_GRACE, OPT_ALLOW };
-enum { OPT_MAX_PER_SOURCE = 0x2101 };
+/* 0x2101 on are held.c's (sockserve.h). */
+enum { OPT_MODE = 0x2001, OPT_GRACE, OPT_ALLOW, OPT_MAX_PER_SOURCE };
 
 struct opts opt = { .ready_fd = -1, .grace_ns = 5000000000LL, .mode = 0600 };
 struct addr addr;

@@ -1004,6 +1004,61 @@ b|c," ]
 	[ "$(tr '\0' '|' <"$srv_out")" = "a|b c|last|" ]
 }
 
+@test "--max-message: a message of the limit is printed, one byte more ends its connection" {
+	serve_bg ipc-sockserve -0 -n 2 --max-message 10 -r 3 0
+	printf '0123456789\0' | pyclient "$srv_addr"
+	printf '0123456789A\0' | pyclient "$srv_addr" || true
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 1 ]
+	[ "$(tr '\0' '|' <"$srv_out")" = "0123456789|" ]
+	grep -q 'over the limit of 10' "$srv_err"
+}
+
+@test "--max-held and --max-message: usage errors" {
+	run -2 --separate-stderr ipc-sockserve --max-held 1M 0 -- cat
+	[[ "$stderr" == "ipc-sockserve: --max-held and --max-message are for print mode"* ]]
+	run -2 --separate-stderr ipc-sockserve --max-held 1M --max-message 2M 0
+	[[ "$stderr" == "ipc-sockserve: --max-message: 2097152 bytes are more than --max-held (1048576 bytes) can hold"* ]]
+	run -2 --separate-stderr ipc-sockserve --max-held 1Q 0
+	[[ "$stderr" == *"--max-held"* ]]
+}
+
+@test "--max-held: the client that would pass the budget is dropped, the others are served" {
+	serve_bg ipc-sockserve -v -0 -n 3 --max-held 1M -r 3 0
+	# Two clients each send 600,000 bytes of a message they do not end:
+	# one of them (whichever the server reads second) would take the
+	# budget past 1 MiB and is dropped; the other then ends its message.
+	timeout 60 python3 - "$srv_addr" <<-'EOF'
+	import select, socket, sys
+	host, port = sys.argv[1].rsplit(':', 1)
+	a = socket.create_connection((host, int(port)))
+	b = socket.create_connection((host, int(port)))
+	a.sendall(b'a' * 600000)
+	b.sendall(b'b' * 600000)
+	def dropped(s):
+	    try:
+	        return s.recv(1) == b''
+	    except ConnectionResetError:
+	        return True
+	r, _, _ = select.select([a, b], [], [], 50)
+	assert len(r) == 1, r
+	assert dropped(r[0])
+	keep = b if r[0] is a else a
+	keep.sendall(b'\0')
+	keep.close()
+	EOF
+	# once the survivor's message is out, its memory is free again
+	poll_until 30 test "$(stat -c %s "$srv_out")" -eq 600001
+	printf 'c\0' | pyclient "$srv_addr"
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 1 ]
+	python3 -c '
+d = open("'"$srv_out"'", "rb").read().split(b"\0")
+assert d[1:] == [b"c", b""], d[1:]
+assert d[0] in (b"a" * 600000, b"b" * 600000), len(d[0])'
+	grep -q 'dropped: it would take the memory held for clients past --max-held (1048576 bytes)' "$srv_err"
+}
+
 # ---- broadcast ----
 
 @test "--broadcast: stdin lines reach every client, then EOF" {
