@@ -215,7 +215,7 @@ static void
 listen_unix_clear(const struct addr *a, const struct sockaddr_un *sun,
     socklen_t len, int verbose)
 {
-	struct stat st, st2;
+	struct stat st;
 	int p, e;
 
 	if (lstat(a->path, &st) == -1) {
@@ -248,8 +248,8 @@ listen_unix_clear(const struct addr *a, const struct sockaddr_un *sun,
 		    a->path);
 	}
 	/* Stale. Remove it only if it is still the file we probed. */
-	if (lstat(a->path, &st2) == 0 && st2.st_dev == st.st_dev &&
-	    st2.st_ino == st.st_ino && unlink(a->path) == -1 && errno != ENOENT)
+	if (obj_unlink_same(a->path, st.st_dev, st.st_ino) == -1 &&
+	    errno != ENOENT)
 		err(EXIT_FAIL, "%s: removing stale socket", a->path);
 	if (verbose)
 		warnx("%s: replaced a stale socket", a->path);
@@ -336,14 +336,10 @@ listen_ready(const struct listener *l, int fd)
 void
 listen_close(struct listener *l)
 {
-	struct stat st;
-
 	listen_closeall(l);
 	if (!l->own_path)
 		return;
 	l->own_path = false;
 	/* Another server may have replaced our socket: remove only ours. */
-	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == l->dev && st.st_ino == l->ino)
-		(void)unlink(l->path);
+	(void)obj_unlink_same(l->path, l->dev, l->ino);
 }
