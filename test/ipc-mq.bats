@@ -792,3 +792,97 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	wait_exit $pid 30
 	[ "$status" = 0 ]
 }
+
+@test "recv -f -- COMMAND: SIGTERM while the command runs puts its message back, 143, a note" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" x
+	ipc-mq recv -f "$q" -- sh -c 'cat >/dev/null; echo $$ >child.pid; exec sleep 30' 2>err &
+	pid=$!
+	bg_track $pid
+	poll_until 30 test -s child.pid
+	bg_track "$(cat child.pid)"
+	kill -TERM $pid
+	wait_exit $pid 30
+	[ "$status" = 143 ]
+	grep -q ": message 1 was not delivered and was put back on the queue: stopped by SIGTERM, sh exited with 143$" err
+	! kill -0 "$(cat child.pid)" 2>/dev/null
+	run -0 ipc-mq recv -a "$q"
+	[ "$output" = x ]
+}
+
+@test "recv -- COMMAND: SIGINT while the command runs puts its message back, 130" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" x
+	env --default-signal=INT ipc-mq recv "$q" -- sh -c 'echo $$ >child.pid; exec sleep 30' 2>err &
+	pid=$!
+	bg_track $pid
+	poll_until 30 test -s child.pid
+	bg_track "$(cat child.pid)"
+	kill -INT $pid
+	wait_exit $pid 30
+	[ "$status" = 130 ]
+	grep -q "message 1 was not delivered and was put back on the queue: stopped by SIGINT" err
+	run -0 ipc-mq recv -a "$q"
+	[ "$output" = x ]
+}
+
+@test "recv -- COMMAND: a command that finishes its message despite SIGTERM keeps it delivered" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" x y
+	mkfifo fifo
+	ipc-mq recv -f "$q" -- sh -c 'trap "" TERM; echo $$ >child.pid; read -r _ <fifo; cat >>got' 2>err &
+	pid=$!
+	bg_track $pid
+	poll_until 30 test -s child.pid
+	kill -TERM $pid
+	exec 5<>fifo
+	echo go >&5
+	exec 5>&-
+	wait_exit $pid 30
+	[ "$status" = 143 ]
+	[ "$(cat got)" = x ]
+	[ ! -s err ]
+	run -0 ipc-mq recv -a "$q"
+	[ "$output" = y ]
+}
+
+@test "recv -- COMMAND: stdin is a sealed regular file holding the whole message" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" hello
+	# F_GET_SEALS is 1034; 15 = F_SEAL_SEAL|SHRINK|GROW|WRITE.
+	run -0 ipc-mq recv "$q" -- sh -c 'stat -L -c %F /dev/stdin
+		python3 -c "import fcntl; print(fcntl.fcntl(0, 1034))"; cat'
+	[ "${lines[0]}" = "regular file" ]
+	[ "${lines[1]}" = 15 ]
+	[ "${lines[2]}" = hello ]
+}
+
+@test "recv -- COMMAND: SIGKILL mid-delivery of 400 kB never shows the command a partial message" {
+	max=/proc/sys/fs/mqueue/msgsize_max
+	old=$(cat $max)
+	if [ "$old" -lt 409600 ]; then
+		echo 409600 2>/dev/null >$max || skip "cannot raise $max"
+	fi
+	q=$(newq)
+	run ipc-mq create -S 409600 -M 1 "$q"
+	[ "$old" -ge 409600 ] || echo "$old" >$max
+	[ "$status" = 0 ]
+	head -c 400000 /dev/zero | tr '\0' a | ipc-mq send "$q"
+	mkfifo go
+	ipc-mq recv "$q" -- sh -c 'echo $$ >child.pid; read -r _ <go; wc -c >out' &
+	pid=$!
+	bg_track $pid
+	poll_until 30 test -s child.pid
+	child=$(cat child.pid)
+	bg_track "$child"
+	kill -KILL $pid
+	wait_exit $pid 30
+	[ "$status" = 137 ]
+	# The command dies with us (PR_SET_PDEATHSIG), before it reads.
+	poll_until 30 sh -c "! kill -0 $child 2>/dev/null"
+	[ ! -e out ]
+}

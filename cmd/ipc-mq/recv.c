@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <err.h>
@@ -98,25 +100,6 @@ rx_put(struct receiver *r, size_t len, unsigned prio)
 	frame_put(ob, r->kind, pfx, pl, r->buf, len);
 }
 
-/* Waits for the run of COMMAND; a terminating signal sent to us alone
- * (not to the process group, as a terminal's is) is passed on to it
- * first, so we never leave it behind. */
-static void
-rx_wait_child(pid_t pid, int *ws)
-{
-	while (waitpid(pid, ws, 0) == -1) {
-		if (errno != EINTR)
-			err(EXIT_FAIL, "waitpid");
-		if (sig_caught() == 0)
-			continue;
-		if (sig_caught_code() != SI_KERNEL)
-			kill(pid, sig_caught());
-		while (waitpid(pid, ws, 0) == -1 && errno == EINTR)
-			;
-		sig_check();
-	}
-}
-
 /* Message SEQ, of LEN bytes in R->buf, was taken but no run of COMMAND
  * started for it, or it cannot be printed (WHAT failed, errno says why;
  * errno 0: WHAT says it all): it goes back on the queue with its
@@ -146,34 +129,94 @@ rx_undelivered(struct receiver *r, size_t len, unsigned prio, int status,
 	    what, strerror(r->put_err));
 }
 
+/* Waits for the run of COMMAND. A terminating signal sent to us alone
+ * (not to the process group, as a terminal's is) is passed on to it, so
+ * we never leave it behind; once it has ended, its message goes back on
+ * the queue unless the run succeeded, and we exit 128+N with a note. */
+static int
+rx_wait_child(struct receiver *r, pid_t pid, size_t len, unsigned prio)
+{
+	int ws, st, sig;
+	char what[64];
+
+	/* A pidfd and the signal self-pipe polled together: a signal that
+	 * came before the run started (while its file was written) or just
+	 * before a wait is still seen, where an EINTR would be missed. */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p[2] = {
+		{ .fd = pfd, .events = POLLIN },
+		{ .fd = sig_fd(), .events = POLLIN },
+	};
+
+	while (pfd >= 0 && sig_caught() == 0 && (poll(p, 2, -1) == -1 ||
+	    !p[0].revents))
+		if (p[1].revents)
+			sig_drain();
+	if (pfd >= 0)
+		close(pfd);
+	if ((sig = sig_caught()) != 0 && sig_caught_code() != SI_KERNEL)
+		kill(pid, sig);
+	while (waitpid(pid, &ws, 0) == -1)
+		if (errno != EINTR)
+			err(EXIT_FAIL, "waitpid");
+	if ((sig = sig_caught()) != 0) {
+		st = spawn_status(ws);
+		if (st != 0) {
+			snprintf(what, sizeof what, "stopped by SIG%s, %s "
+			    "exited with %d", sigabbrev_np(sig), r->cmd[0], st);
+			errno = 0;
+			rx_undelivered(r, len, prio, 128 + sig, what);
+		}
+		sig_check();
+	}
+	return spawn_status(ws);
+}
+
+/* Message SEQ as the run's stdin: a sealed memfd, written in full before
+ * the run starts, so the run sees the whole message or (if we are killed
+ * first) never runs; a pipe written while it runs would end early, and
+ * look whole, if we died mid-way. */
+static int
+rx_msg_file(struct receiver *r, size_t len, unsigned prio)
+{
+	int fd = memfd_create("ipc-mq-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd == -1)
+		return -1;
+	r->ob.fd = fd;
+	r->ob.len = 0;
+	rx_put(r, len, prio);
+	if (ob_flush(&r->ob) == -1 || fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE |
+	    F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == -1 ||
+	    lseek(fd, 0, SEEK_SET) == -1) {
+		int e = errno;
+		r->ob.len = 0;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	r->ob.len = 0;
+	return fd;
+}
+
 /* Hands message SEQ to a fresh run of COMMAND on its stdin. */
 static void
 rx_run_cmd(struct receiver *r, size_t len, unsigned prio)
 {
 	char env[32];
 	char *envv[] = { env, NULL };
-	struct spawn sp = { .fd_out = -1, .fd_extra = -1 };
-	int p[2], st, ws;
+	struct spawn sp = { .fd_out = -1, .fd_extra = -1, .pdeathsig = true };
+	int st;
 
 	snprintf(env, sizeof env, "IPC_MQ_PRIO=%u", prio);
-	if (pipe2(p, O_CLOEXEC) == -1)
-		rx_undelivered(r, len, prio, EXIT_FAIL, "pipe");
-	sp.fd_in = p[0];
+	if ((sp.fd_in = rx_msg_file(r, len, prio)) == -1)
+		rx_undelivered(r, len, prio, EXIT_FAIL, "message file");
 	/* cmd_require passed, but exec can still fail: a #! interpreter
 	 * that is missing, a file changed since. */
 	if (spawn_start(&sp, r->cmd, envv, &st) == -1)
 		rx_undelivered(r, len, prio, st, r->cmd[0]);
-	close(p[0]);
-	r->ob.fd = p[1];
-	r->ob.len = 0;
-	rx_put(r, len, prio);
-	/* A run that does not read its stdin is its own business: its
-	 * status says whether it failed. */
-	(void)ob_flush(&r->ob);
-	r->ob.len = 0;
-	close(p[1]);
-	rx_wait_child(sp.pid, &ws);
-	st = spawn_status(ws);
+	close(sp.fd_in);
+	st = rx_wait_child(r, sp.pid, len, prio);
 	if (st != 0 && mqt_verbose)
 		warnx("%s: message %lu: %s exited with %d", r->name, r->seq,
 		    r->cmd[0], st);
