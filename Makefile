@@ -37,7 +37,7 @@ MANS    = $(MANSRC:man/%.scd=$(BUILD)/man/%)
 
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: FORCE fuzz all check check-asan demo bench deps deps-auto install uninstall clean
+.PHONY: FORCE fuzz fuzz-run all check check-asan demo bench deps deps-auto install uninstall clean
 .DELETE_ON_ERROR:
 
 all: $(PROGS) $(MANS) bin
@@ -168,7 +168,11 @@ $(FUZZ_DIR)/%_fuzz: test/fuzz/%_fuzz.c test/fuzz/fuzz.c test/fuzz/fuzz.h \
 	$(FUZZCC) $(IPC_CFLAGS) -Icmd $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 		$< test/fuzz/fuzz.c $(FUZZ_PARTS_$*) $(FUZZ_LIBOBJ) $(IPC_LIBS)
 
-fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%_fuzz)
+fuzz:
+	@sh .ci/deps auto fuzz
+	@$(MAKE) fuzz-run
+
+fuzz-run: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%_fuzz)
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crash/$$t $(FUZZ_DIR)/log; \
 		log=$(FUZZ_DIR)/log/$$t.log; \
