@@ -213,34 +213,10 @@ parse(int argc, char **argv)
 		jobs = 1;
 }
 
-/* Terminating signals we were started with ignored (nohup, a background
- * job of a script): looked at before cli_init installs its handlers. */
-static sigset_t
-ignored_at_start(void)
-{
-	static const int sigs[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM };
-	struct sigaction o;
-	sigset_t set;
-
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], NULL, &o) == 0 &&
-		    !(o.sa_flags & SA_SIGINFO) && o.sa_handler == SIG_IGN)
-			sigaddset(&set, sigs[i]);
-	return set;
-}
-
 int
 main(int argc, char **argv)
 {
-	sigset_t ign = ignored_at_start();
-
 	cli_init(argc, argv);
-	/* They stay ignored, here and (lib/spawn.c) in the children: a
-	 * Ctrl-C meant for the script's foreground must not end them. */
-	for (int s = 1; s < NSIG; s++)
-		if (sigismember(&ign, s) == 1)
-			signal(s, SIG_IGN);
 	parse(argc, argv);
 	argv += optind;
 	sp_cmd = argv[0];

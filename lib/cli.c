@@ -33,9 +33,6 @@ cli_init(int argc, char **argv)
 	cli_fds_sanitize();
 	if (argv[0] != NULL)
 		setprogname(argv[0]);
-	/* EPIPE is "peer gone", handled where it happens; children get
-	 * SIGPIPE back at SIG_DFL before exec (spawn.c). */
-	signal(SIGPIPE, SIG_IGN);
 	sig_init();
 }
 

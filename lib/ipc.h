@@ -30,8 +30,8 @@ enum {
 	{ "version", no_argument, NULL, 'V' }, \
 	{ "verbose", no_argument, NULL, 'v' }
 
-/* Sets the program name, reopens closed fds 0-2 on /dev/null, ignores
- * SIGPIPE (EPIPE is "peer gone") and installs the signal handlers. */
+/* Sets the program name, reopens closed fds 0-2 on /dev/null and sets up
+ * signals (sig_init). */
 void cli_init(int argc, char **argv);
 /* Prints "usage: SYNOPSIS" (each line) on stderr and exits 2. */
 noreturn void cli_usage(const char *synopsis);
@@ -87,8 +87,12 @@ struct timespec num_ts(int64_t ns);
 /* Handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGCHLD are
  * installed without SA_RESTART, so a blocking open(2), futex or mq call
  * returns EINTR; each sets a flag and writes the signal number to a
- * self-pipe that event loops poll. */
+ * self-pipe that event loops poll. A signal ignored when we started (nohup,
+ * a script's background job) gets no handler: it stays ignored, here and
+ * in our children. SIGPIPE is ignored (EPIPE is "peer gone"). */
 void sig_init(void);
+/* SIGNO was ignored when we started (never SIGCHLD or SIGALRM). */
+bool sig_ignored_at_start(int signo);
 /* Read end of the self-pipe (non-blocking, close-on-exec), made on the
  * first call so tools that never poll do not pay for it at start. */
 int sig_fd(void);
@@ -119,7 +123,9 @@ void sig_alarm(int64_t ns);
 void sig_alarm_blocking(int64_t ns);
 /* True once the alarm armed by sig_alarm has fired. */
 bool sig_alarmed(void);
-/* In a child before exec: default dispositions, empty mask. */
+/* In a child before exec: default dispositions (ignored for a signal
+ * ignored when we started, but SIGPIPE always default), empty mask.
+ * Async-signal-safe. */
 void sig_child_reset(void);
 
 /* ---- io.c: reads, writes and copies that finish ---- */

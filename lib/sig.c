@@ -57,6 +57,30 @@ sig_run_cleanups(void)
 		cleanups[--ncleanups]();
 }
 
+/* Signals that were ignored when we started (nohup, a script's background
+ * job): they stay ignored here and in every child, as across a shell.
+ * SIGCHLD and SIGALRM are ours to use whatever we were given. */
+static sigset_t ignored_at_start;
+
+static void
+sig_record_start(void)
+{
+	struct sigaction o;
+
+	sigemptyset(&ignored_at_start);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGCHLD && s != SIGALRM && s != SIGKILL &&
+		    s != SIGSTOP && sigaction(s, NULL, &o) == 0 &&
+		    !(o.sa_flags & SA_SIGINFO) && o.sa_handler == SIG_IGN)
+			sigaddset(&ignored_at_start, s);
+}
+
+bool
+sig_ignored_at_start(int signo)
+{
+	return sigismember(&ignored_at_start, signo) == 1;
+}
+
 void
 sig_init(void)
 {
@@ -65,12 +89,18 @@ sig_init(void)
 	struct sigaction sa;
 	sigset_t none;
 
+	sig_record_start();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = sig_handler;
 	sa.sa_flags = SA_SIGINFO | SA_NOCLDSTOP;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+		if (!sig_ignored_at_start(sigs[i]))
+			sigaction(sigs[i], &sa, NULL);
+	/* EPIPE is "peer gone", handled where it happens; children get
+	 * SIGPIPE at its default, even if we were given it ignored, so that
+	 * `COMMAND | head` in them ends as a pipeline should. */
+	signal(SIGPIPE, SIG_IGN);
 	/* A blocked signal could not wake anything: start from an empty mask. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -213,10 +243,16 @@ sig_child_reset(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 		SIGALRM, SIGCHLD, SIGPIPE };
+	struct sigaction sa;
 	sigset_t none;
 
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		signal(sigs[i], SIG_DFL);
+	/* sigaction, not signal(3): async-signal-safe, for a vfork child. */
+	memset(&sa, 0, sizeof sa);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sa.sa_handler = sigs[i] != SIGPIPE &&
+		    sig_ignored_at_start(sigs[i]) ? SIG_IGN : SIG_DFL;
+		sigaction(sigs[i], &sa, NULL);
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }

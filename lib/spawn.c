@@ -22,26 +22,6 @@ spawn_lift(int fd, int extra_num)
 	return fd < 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, base);
 }
 
-/* Default signal actions and an empty mask for the child, except that a
- * terminating signal the parent ignores (one it was started with ignored:
- * nohup, a background job of a script) stays ignored, as across a shell.
- * SIGPIPE, which every tool ignores for itself, is always reset. */
-static void
-spawn_signals(void)
-{
-	static const int keep[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM };
-	bool ign[sizeof keep / sizeof keep[0]];
-	struct sigaction o;
-
-	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-		ign[i] = sigaction(keep[i], NULL, &o) == 0 &&
-		    !(o.sa_flags & SA_SIGINFO) && o.sa_handler == SIG_IGN;
-	sig_child_reset();
-	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-		if (ign[i])
-			signal(keep[i], SIG_IGN);
-}
-
 static noreturn void
 spawn_child(struct spawn *sp, char *const argv[], char *const env[],
     int errfd, pid_t parent)
@@ -79,7 +59,7 @@ spawn_child(struct spawn *sp, char *const argv[], char *const env[],
 		else
 			unsetenv(env[i]);
 	}
-	spawn_signals();
+	sig_child_reset();
 	execvp(argv[0], argv);
 fail:
 	e = errno;

@@ -101,7 +101,7 @@ ucspi_path(const char *argv0)
 
 /* fork+exec per connection is the cost of exec mode. vfork(2) copies no
  * page tables, and the child does no more than it must: signals we catch
- * back to default, the socket on 0 and 1, an empty mask, exec. All
+ * back to default (sig_child_reset), the socket on 0 and 1, an empty mask, exec. All
  * signals stay blocked across it, so no handler of ours runs in the child
  * (it shares our memory until exec); an exec failure comes back through
  * that shared memory. */
@@ -109,8 +109,6 @@ pid_t
 ucspi_spawn(int fd, char *const argv[], const struct sockaddr *peer,
     socklen_t peerlen, const struct ucred *cr, int *status)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM,
-		SIGCHLD, SIGPIPE };
 	char vals[5][128];
 	size_t nbase;
 	char **env = ucspi_base_env(&nbase);
@@ -127,17 +125,10 @@ ucspi_spawn(int fd, char *const argv[], const struct sockaddr *peer,
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = vfork();
 	if (pid == 0) {
-		struct sigaction sa;
-		sigset_t none;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = SIG_DFL;
-		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-			sigaction(sigs[i], &sa, NULL);
 		/* The socket is close-on-exec; its copies on 0 and 1 are not. */
 		if (dup2(fd, STDIN_FILENO) != -1 &&
 		    dup2(fd, STDOUT_FILENO) != -1) {
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
+			sig_child_reset();
 			if (path != NULL)
 				execve(path, argv, env);
 			else

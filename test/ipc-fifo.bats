@@ -215,6 +215,21 @@ interposer() {
 	[ "$status" -eq 143 ]
 }
 
+@test "read -k started with SIGINT ignored (trap '' INT) keeps it ignored" {
+	mkfifo "$f"
+	bg bash -c "trap '' INT; exec ipc-fifo read -k \"\$1\"" sh "$f" >out
+	poll_until 30 in_syscall "$bg_pid" 257
+	kill -INT "$bg_pid"
+	echo one >"$f"
+	poll_until 30 grep -qx one out
+	kill -INT "$bg_pid"
+	ipc-fifo write -m two "$f"
+	poll_until 30 grep -qx two out
+	kill -TERM "$bg_pid"
+	wait_exit "$bg_pid" 30
+	[ "$status" -eq 143 ]
+}
+
 @test "an idle read -k uses no CPU after the last writer left" {
 	mkfifo "$f"
 	bg ipc-fifo read -k "$f" >out
@@ -436,7 +451,7 @@ interposer() {
 	wait_exit "$bg_pid" 30
 	[ "$status" -eq 143 ]
 	[ ! -e "$f" ]
-	bg ipc-fifo write -c --mode 0620 -m x "$f"
+	bg env --default-signal=INT ipc-fifo write -c --mode 0620 -m x "$f"
 	poll_until 30 in_syscall "$bg_pid" 257
 	[ "$(stat -c %a "$f")" = 620 ]
 	kill -INT "$bg_pid"

@@ -518,10 +518,41 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	[ "$output" = $'a\nb' ]
 }
 
+@test "recv -f started with SIGINT ignored (trap '' INT) keeps it ignored; SIGTERM ends it" {
+	q=$(newq)
+	ipc-mq create "$q"
+	bash -c "trap '' INT; exec ipc-mq recv -f \"\$1\"" sh "$q" >out &
+	local pid=$!
+	bg_track "$pid"
+	ipc-mq send "$q" one
+	poll_until 30 grep -qx one out
+	kill -INT "$pid"
+	ipc-mq send "$q" two
+	poll_until 30 grep -qx two out
+	kill -TERM "$pid"
+	wait_exit "$pid" 30
+	[ "$status" -eq 143 ]
+	[ "$(cat out)" = "$(printf 'one\ntwo')" ]
+}
+
+@test "recv -- COMMAND: a signal ignored at start (nohup) stays ignored in the command" {
+	q=$(newq)
+	ipc-mq create "$q"
+	ipc-mq send "$q" a b
+	run -0 bash -c "trap '' HUP; ipc-mq recv \"\$1\" -- grep SigIgn /proc/self/status" sh "$q"
+	ign=$(awk '{print $2}' <<<"$output")
+	(( 16#$ign & 1 ))                  # SIGHUP (bit 1-1): still ignored
+	(( (16#$ign & (1 << 14)) == 0 ))   # SIGTERM: default
+	(( (16#$ign & (1 << 12)) == 0 ))   # SIGPIPE: default
+	run -0 ipc-mq recv "$q" -- grep SigIgn /proc/self/status
+	ign=$(awk '{print $2}' <<<"$output")
+	(( (16#$ign & 1) == 0 ))           # not ignored by the caller: default
+}
+
 @test "SIGINT while blocked on an empty queue: 130 at once, nothing lost" {
 	q=$(newq)
 	ipc-mq create "$q"
-	ipc-mq recv "$q" >out &
+	env --default-signal=INT ipc-mq recv "$q" >out &
 	pid=$!
 	bg_track $pid
 	poll_until 30 in_syscall $pid ppoll
@@ -537,7 +568,7 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	q=$(newq)
 	ipc-mq create -M 1 "$q"
 	ipc-mq send "$q" one
-	ipc-mq send "$q" two &
+	env --default-signal=INT ipc-mq send "$q" two &
 	pid=$!
 	bg_track $pid
 	poll_until 30 in_syscall $pid mq_timedsend
@@ -763,7 +794,7 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	q=$(newq)
 	ipc-mq create "$q"
 	ipc-mq send "$q" x
-	ipc-mq recv "$q" -- sh -c 'cat >/dev/null; echo $$ >child.pid; exec sleep 30' &
+	env --default-signal=INT ipc-mq recv "$q" -- sh -c 'cat >/dev/null; echo $$ >child.pid; exec sleep 30' &
 	pid=$!
 	bg_track $pid
 	poll_until 30 test -s child.pid

@@ -319,7 +319,7 @@ fifo_writer_blocked() {
 	poll_until 30 in_futex "$w"
 	local t0
 	t0=$(date +%s%N)
-	ipc-shmcount incr -n 1000000000000 "$C" >/dev/null &
+	env --default-signal=INT ipc-shmcount incr -n 1000000000000 "$C" >/dev/null &
 	local b=$!
 	bg_track "$b"
 	wait_exit "$w" 30
@@ -336,7 +336,7 @@ fifo_writer_blocked() {
 
 @test "SIGINT wakes a blocked wait promptly: exit 130, offset 24 stays 0" {
 	ipc-shmcount create "$C"
-	ipc-shmcount wait "$C" --ge 1 &
+	env --default-signal=INT ipc-shmcount wait "$C" --ge 1 &
 	local pid=$!
 	bg_track "$pid"
 	poll_until 30 in_futex "$pid"
@@ -344,13 +344,25 @@ fifo_writer_blocked() {
 	wait_exit "$pid" 30
 	[ "$status" = 130 ]
 	[ "$(field 24 I)" = 0 ]
-	ipc-shmcount wait "$C" --ge 1 &
+	env --default-signal=INT ipc-shmcount wait "$C" --ge 1 &
 	pid=$!
 	bg_track "$pid"
 	poll_until 30 in_futex "$pid"
 	kill -TERM "$pid"
 	wait_exit "$pid" 30
 	[ "$status" = 143 ]
+}
+
+@test "wait started with SIGINT ignored (trap '' INT) keeps it ignored" {
+	ipc-shmcount create "$C"
+	bash -c "trap '' INT; exec ipc-shmcount wait \"\$1\" --ge 1" sh "$C" &
+	local pid=$!
+	bg_track "$pid"
+	poll_until 30 in_futex "$pid"
+	kill -INT "$pid"
+	ipc-shmcount incr "$C" >/dev/null
+	wait_exit "$pid" 30
+	[ "$status" = 0 ]
 }
 
 @test "wait: a counter truncated (and regrown) under it is exit 1 naming the change" {
@@ -379,7 +391,7 @@ fifo_writer_blocked() {
 
 @test "a waiter killed by SIGKILL leaves nothing behind: the next one is woken at once" {
 	ipc-shmcount create "$C"
-	ipc-shmcount wait "$C" --ge 1 &
+	env --default-signal=INT ipc-shmcount wait "$C" --ge 1 &
 	local pid=$!
 	bg_track "$pid"
 	poll_until 30 in_futex "$pid"
@@ -492,7 +504,7 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 
 @test "SIGINT ends a long incr -n promptly; every step it made is counted" {
 	ipc-shmcount create "$C"
-	ipc-shmcount incr -n 1000000000000 "$C" >out &
+	env --default-signal=INT ipc-shmcount incr -n 1000000000000 "$C" >out &
 	local pid=$!
 	bg_track "$pid"
 	poll_until 30 value_above 1000

@@ -568,7 +568,7 @@ dns_jail() {
 
 @test "SIGINT while waiting for a connect that never completes: 130" {
 	serve_full_backlog
-	ipc-sockcat -v -d "$srv_addr" 2>err &
+	env --default-signal=INT ipc-sockcat -v -d "$srv_addr" 2>err &
 	pid=$!
 	bg_track $pid
 	poll_until 30 grep -q connecting err

@@ -409,13 +409,32 @@ s.sendall(sys.stdin.buffer.read()); assert s.recv(10) == b''" "$(port_of "$1")"
 
 @test "unix: removed on SIGTERM, SIGINT and SIGHUP" {
 	for s in TERM INT HUP; do
-		serve_bg ipc-sockserve -r 3 unix:"$s".sock
+		serve_bg env --default-signal=INT ipc-sockserve -r 3 unix:"$s".sock
 		[ -S "$s".sock ]
 		kill -"$s" "$srv_pid"
 		wait_exit "$srv_pid" 30
 		[ "$status" -eq $((128 + $(kill -l "$s"))) ]
 		[ ! -e "$s".sock ]
 	done
+}
+
+@test "nohup: SIGHUP stays ignored, the server goes on; SIGTERM ends it with 143" {
+	serve_bg nohup ipc-sockserve -r 3 0
+	kill -HUP "$srv_pid"
+	echo hi | pyclient "$srv_addr"
+	poll_until 30 grep -qx hi "$srv_out"
+	kill -TERM "$srv_pid"
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 143 ]
+}
+
+@test "exec: under nohup the child keeps SIGHUP ignored, SIGTERM and SIGPIPE at default" {
+	serve_bg nohup ipc-sockserve -1 -r 3 0 -- grep SigIgn /proc/self/status
+	run -0 pyclient "$srv_addr" </dev/null
+	ign=$(awk '{print $2}' <<<"$output")
+	(( 16#$ign & 1 ))                  # SIGHUP (bit 1-1)
+	(( (16#$ign & (1 << 14)) == 0 ))   # SIGTERM (bit 15-1)
+	(( (16#$ign & (1 << 12)) == 0 ))   # SIGPIPE (bit 13-1)
 }
 
 @test "unix: a path too long is a usage error, nothing created" {
@@ -807,7 +826,7 @@ s.sendall(b'late\n'); s.recv(1)" <go)
 }
 
 @test "a second signal ends the grace period at once" {
-	serve_bg ipc-sockserve -v --grace 20s -r 3 0 -- sleep 30
+	serve_bg env --default-signal=INT ipc-sockserve -v --grace 20s -r 3 0 -- sleep 30
 	exec 5< <(pyclient "$srv_addr" </dev/null)
 	poll_until 30 sh -c "ps --ppid $srv_pid -o pid= | grep -q ."
 	kill -INT "$srv_pid"
