@@ -19,7 +19,7 @@
 #include "ipc-sockcat/sockcat.h"
 
 #define SYNOPSIS "ipc-sockcat [-dsvzP0] [-m TEXT] [-t DUR] [-w DUR] [-i DUR] " \
-	"[--netstring|--len32] [--no-shutdown] ADDRESS"
+	"[--netstring|--len32] [--max-message SIZE] [--no-shutdown] ADDRESS"
 
 const char *opt_message;           /* -m: send this instead of stdin */
 bool opt_nostdin;                  /* -d */
@@ -32,12 +32,13 @@ static int opt_verbose;            /* -v */
 static int64_t opt_timeout = -1;   /* -t, ns; -1: none */
 static int64_t opt_wait;           /* -w, ns; 0: none */
 int64_t opt_idle;                  /* -i, ns; 0: none */
+size_t opt_max_msg;                /* --max-message; 0: FRAME_MAX_DEFAULT */
 enum frame_kind opt_frame = FRAME_LINE; /* stdin/stdout framing */
 const char *address;               /* as the user wrote it, for messages */
 uint64_t n_sent, n_recv;           /* socket bytes, for messages */
 static int64_t t_connected;        /* -P: rates count from here */
 
-enum { OPT_NOSHUT = 0x2001 };
+enum { OPT_NOSHUT = 0x2001, OPT_MAX_MESSAGE };
 
 static const char help[] =
 "usage: " SYNOPSIS "\n"
@@ -54,6 +55,7 @@ static const char help[] =
 "  -P, --progress      show bytes and rate on stderr while data moves\n"
 "  -0, --null, --netstring  framing of messages on stdin/stdout (UDP, --len32)\n"
 "      --len32         the socket carries 4-byte big-endian length frames\n"
+"      --max-message SIZE  largest --len32 frame or stdin message (64M)\n"
 "  -v, --verbose       diagnostics on stderr\n"
 "  -h, --help          this help;  -V, --version  the version\n"
 "ADDRESS: [tcp:|tcp4:|tcp6:|udp:|udp4:|udp6:]HOST:PORT, [V6ADDR]:PORT, PORT,\n"
@@ -248,6 +250,7 @@ parse(int argc, char **argv)
 		{ "idle", required_argument, NULL, 'i' },
 		{ "probe", no_argument, NULL, 'z' },
 		{ "progress", no_argument, NULL, 'P' },
+		{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 		CLI_LONGOPTS,
 		FRAME_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -267,6 +270,10 @@ parse(int argc, char **argv)
 		case 'i': opt_idle = num_duration(optarg, "idle"); break;
 		case 'z': opt_probe = true; break;
 		case 'P': opt_progress = true; break;
+		case OPT_MAX_MESSAGE:
+			opt_max_msg = num_size(optarg, 1, (uint64_t)1 << 40,
+			    "--max-message");
+			break;
 		case 'v': opt_verbose++; break;
 		case 'h': cli_help(help);
 		case 'V': cli_version();
@@ -283,6 +290,9 @@ parse(int argc, char **argv)
 		cli_usage(SYNOPSIS);
 	if (opt_message && opt_nostdin)
 		cli_usage_err("-m and -d contradict each other");
+	if (opt_max_msg && !opt_len32)
+		cli_usage_err("--max-message bounds --len32 messages: give "
+		    "--len32 too");
 }
 
 int

@@ -19,11 +19,13 @@
 
 #define SYNOPSIS \
 	"ipc-spawnpipe [-v] [-t DUR] [--fd FD] -- COMMAND [ARG...]\n" \
-	"ipc-spawnpipe [-v] [-t DUR] -j N [--tag] [-0 | --netstring | --len32] -- COMMAND [ARG...]"
+	"ipc-spawnpipe [-v] [-t DUR] -j N [--tag] [-0 | --netstring | --len32]\n" \
+	"    [--max-message SIZE] -- COMMAND [ARG...]"
 
 #define HELP \
 	"usage: ipc-spawnpipe [-v] [-t DUR] [--fd FD] -- COMMAND [ARG...]\n" \
-	"       ipc-spawnpipe [-v] [-t DUR] -j N [--tag] [-0 | --netstring | --len32] -- COMMAND [ARG...]\n" \
+	"       ipc-spawnpipe [-v] [-t DUR] -j N [--tag] [-0 | --netstring | --len32]\n" \
+	"           [--max-message SIZE] -- COMMAND [ARG...]\n" \
 	"\n" \
 	"Run COMMAND (no shell) connected by pipes: stdin goes to it, its output\n" \
 	"to stdout; the exit status is its own (127 not found, 126 cannot run).\n" \
@@ -36,6 +38,7 @@
 	"  -0, --null          messages end with NUL, not newline\n" \
 	"      --netstring     messages are netstrings (5:hello,)\n" \
 	"      --len32         messages have a 4-byte big-endian length\n" \
+	"      --max-message SIZE  largest message in or out of the pool (64M)\n" \
 	"  -t, --timeout DUR   SIGTERM the child(ren) after DUR, SIGKILL 2s\n" \
 	"                      later, exit 124\n" \
 	"  -v, --verbose       say what happens on stderr\n" \
@@ -44,12 +47,13 @@
 
 #define CHILD_PIPE_SZ (1 << 20)    /* single child: fewer wake-ups */
 
-enum { OPT_FD = 0x100, OPT_TAG };
+enum { OPT_FD = 0x100, OPT_TAG, OPT_MAX_MESSAGE };
 
 int sp_verbose;                   /* -v */
 bool sp_tag;                      /* --tag */
 enum frame_kind sp_kind = FRAME_LINE;
 const char *sp_cmd;               /* COMMAND, for messages */
+size_t sp_max_msg;                /* --max-message; 0: FRAME_MAX_DEFAULT */
 static int64_t timeout_ns = -1;  /* -t, -1: none */
 static int conn_num = -1;        /* --fd */
 static long jobs;                /* -j, 0: one child, bytes unchanged */
@@ -182,6 +186,7 @@ parse(int argc, char **argv)
 		{ "fd", required_argument, NULL, OPT_FD },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "tag", no_argument, NULL, OPT_TAG },
+		{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 		{ "timeout", required_argument, NULL, 't' },
 		CLI_LONGOPTS,
 		FRAME_LONGOPTS,
@@ -198,6 +203,10 @@ parse(int argc, char **argv)
 		case OPT_FD: conn_num = (int)num_parse(optarg, 0, 1023, "--fd"); break;
 		case 'j': jobs = (long)num_parse(optarg, 1, 1024, "-j"); break;
 		case OPT_TAG: sp_tag = true; break;
+		case OPT_MAX_MESSAGE:
+			sp_max_msg = num_size(optarg, 1, (uint64_t)1 << 40,
+			    "--max-message");
+			break;
 		case 't': timeout_ns = num_duration(optarg, "-t"); break;
 		case 'v': sp_verbose++; break;
 		case 'h': cli_help(HELP);
@@ -209,6 +218,11 @@ parse(int argc, char **argv)
 		cli_usage_err("COMMAND missing (see --help)");
 	if (conn_num >= 0 && (jobs > 0 || sp_tag || framed))
 		cli_usage_err("--fd runs one child: not with -j, --tag or framing");
+	if (sp_max_msg && jobs == 0 && !sp_tag && !framed)
+		cli_usage_err("--max-message bounds the messages of a pool: "
+		    "give -j, --tag or a framing option too");
+	if (conn_num >= 0 && sp_max_msg)
+		cli_usage_err("--fd runs one child: not with --max-message");
 	if ((sp_tag || framed) && jobs == 0)
 		jobs = 1;
 }

@@ -675,6 +675,31 @@ open("done", "w").close(); time.sleep(30)'
 	[ "$stderr" = "ipc-sockcat: stdin: truncated netstring (5 bytes announced, 4 read)" ]
 }
 
+@test "--len32 replies: 64 MiB at most by default, exactly; --max-message moves the limit" {
+	# Only the header of the oversized frame is sent: it alone is refused.
+	pyserve 'readall(); c.sendall(struct.pack(">I", 64 << 20) + b"x" * (64 << 20) + struct.pack(">I", (64 << 20) + 1)); c.close()'
+	run -1 --separate-stderr bash -o pipefail -c "ipc-sockcat --len32 -d '$srv_addr' | wc -c"
+	[ "$output" = $(((64 << 20) + 1)) ]
+	[[ "$stderr" == *": len32 frame of 67108865 bytes, over the limit of 67108864 (--max-message raises it) (sent 0 bytes, received 67108872)" ]]
+	pyserve 'readall(); c.sendall(struct.pack(">I", 10) + b"0123456789" + struct.pack(">I", 11) + b"01234567890"); c.close()'
+	run -1 --separate-stderr ipc-sockcat --len32 --max-message 10 -d "$srv_addr"
+	[ "$output" = 0123456789 ]
+	[[ "$stderr" == *": len32 frame of 11 bytes, over the limit of 10 (--max-message raises it) (sent 0 bytes, received 29)" ]]
+	pyserve 'readall(); c.sendall(struct.pack(">I", (64 << 20) + 1) + b"y" * ((64 << 20) + 1)); c.close()'
+	run -0 bash -o pipefail -c "ipc-sockcat --len32 --max-message 65M -d '$srv_addr' | wc -c"
+	[ "$output" = $(((64 << 20) + 2)) ]
+}
+
+@test "--max-message: stdin messages are held to it too; without --len32 it is a usage error" {
+	pyserve 'readall(); c.close()'
+	run -1 --separate-stderr ipc-sockcat --len32 --netstring --max-message 3 "$srv_addr" < <(printf '3:abc,4:abcd,')
+	[ "$stderr" = "ipc-sockcat: stdin: netstring of 4 bytes, over the limit of 3 (--max-message raises it)" ]
+	run -2 --separate-stderr ipc-sockcat --max-message 1M 127.0.0.1:9
+	[ "$stderr" = "ipc-sockcat: --max-message bounds --len32 messages: give --len32 too" ]
+	run -2 --separate-stderr ipc-sockcat --len32 --max-message 0 127.0.0.1:9
+	[[ "$stderr" == "ipc-sockcat: --max-message: '0' is out of range"* ]]
+}
+
 @test "stdout a blocking socket that is not read: stdin still flows (proxy use)" {
 	pyserve 'threading.Thread(target=lambda: c.sendall(b"r" * 4000000), daemon=True).start()
 time.sleep(0.5)

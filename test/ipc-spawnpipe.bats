@@ -480,6 +480,34 @@ EOF
 	[ "$stderr" = "ipc-spawnpipe: output of worker 1: truncated len32 frame (7 bytes announced, 3 read)" ]
 }
 
+@test "--max-message: pool messages in and out are held to it exactly, lines too" {
+	run -1 --separate-stderr timeout 60 bash -c "printf '0123456789\nab\n01234567890\ncd\n' | ipc-spawnpipe -j 1 --max-message 10 -- cat"
+	[ "$output" = "$(printf '0123456789\nab')" ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: line of more than 10 bytes, over the limit (--max-message raises it)" ]
+	# A line with no newline is refused once it is over, not held on.
+	run -1 --separate-stderr timeout 60 bash -c "yes | tr -d '\n' | ipc-spawnpipe -j 1 --max-message 1M -- wc -c"
+	[ "$output" = 0 ]
+	[ "$stderr" = "ipc-spawnpipe: stdin: line of more than 1048576 bytes, over the limit (--max-message raises it)" ]
+	run -0 timeout 60 bash -c "printf 'ab\0cd' | ipc-spawnpipe -0 --max-message 2 -- cat | od -An -c"
+	[ "$(echo $output)" = 'a b \0 c d \0' ]
+	run -1 --separate-stderr timeout 60 bash -c "printf '3:abc,' | ipc-spawnpipe --netstring --max-message 5 -- sh -c 'cat >/dev/null; printf 5:abcde,6:abcdef,'"
+	[ "$output" = "5:abcde," ]
+	[ "$stderr" = "ipc-spawnpipe: output of worker 0: netstring of 6 bytes, over the limit of 5 (--max-message raises it)" ]
+}
+
+@test "the default limit is 64 MiB: one byte more is refused, --max-message raises it" {
+	head -c $((64 << 20)) /dev/zero | tr '\0' a >big
+	run -0 timeout 120 bash -c "(cat big; echo) | ipc-spawnpipe -j 1 -- wc -c"
+	[ "$output" = $(((64 << 20) + 1)) ]
+	printf a >>big
+	run -1 --separate-stderr timeout 120 bash -c "(cat big; echo) | ipc-spawnpipe -j 1 -- wc -c"
+	[ "$stderr" = "ipc-spawnpipe: stdin: line of more than 67108864 bytes, over the limit (--max-message raises it)" ]
+	run -0 timeout 120 bash -c "(cat big; echo) | ipc-spawnpipe -j 1 --max-message 65M -- wc -c"
+	[ "$output" = $(((64 << 20) + 2)) ]
+	run -2 --separate-stderr ipc-spawnpipe --max-message 1M -- true
+	[ "$stderr" = "ipc-spawnpipe: --max-message bounds the messages of a pool: give -j, --tag or a framing option too" ]
+}
+
 @test "--len32 pool speaks Python's multiprocessing.connection framing" {
 	cat >worker.py <<'EOF'
 from multiprocessing.connection import Connection

@@ -3,6 +3,7 @@
  * in the framing of -0/--netstring (lines by default). */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -66,7 +67,8 @@ print_msg(const char *msg, size_t len)
 static noreturn void
 fail_frame(const char *where, const struct frame_reader *r, int e)
 {
-	errx(EXIT_FAIL, "%s: %s", where, frame_strerror(r, e));
+	errx(EXIT_FAIL, "%s: %s%s", where, frame_strerror(r, e),
+	    e == EMSGSIZE ? " (--max-message raises it)" : "");
 }
 
 /* A send buffer for --len32: frames wait here until the socket takes them,
@@ -173,8 +175,13 @@ len32_push(struct frame_reader *sr)
 		first = false;
 		print_msg(msg, len);
 	}
-	if (rc == -1)
-		fail_counts(0, frame_strerror(sr, errno));
+	if (rc == -1) {
+		char why[160];
+		int e = errno;
+		snprintf(why, sizeof why, "%s%s", frame_strerror(sr, e),
+		    e == EMSGSIZE ? " (--max-message raises it)" : "");
+		fail_counts(0, why);
+	}
 	return sr->eof;
 }
 
@@ -186,8 +193,8 @@ len32_run(int fd)
 	bool in_eof = opt_nostdin, shut = false;
 	int64_t last = num_now();
 
-	frame_reader_init(&in, 0, opt_frame, 0);
-	frame_reader_init(&sr, fd, FRAME_LEN32, 0);
+	frame_reader_init(&in, 0, opt_frame, opt_max_msg);
+	frame_reader_init(&sr, fd, FRAME_LEN32, opt_max_msg);
 	if (opt_message) {
 		sb_frame(&sb, opt_message, strlen(opt_message));
 		in_eof = true;

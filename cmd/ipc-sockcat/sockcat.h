@@ -21,6 +21,7 @@ extern bool opt_noshut;            /* --no-shutdown */
 extern bool opt_progress;          /* -P */
 extern bool opt_len32;             /* --len32: the socket carries frames */
 extern int64_t opt_idle;           /* -i, ns; 0: none */
+extern size_t opt_max_msg;         /* --max-message; 0: the default */
 extern enum frame_kind opt_frame;  /* stdin/stdout framing */
 extern const char *address;        /* as the user wrote it, for messages */
 extern uint64_t n_sent, n_recv;    /* socket bytes, for messages */

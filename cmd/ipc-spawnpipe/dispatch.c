@@ -18,6 +18,7 @@
 struct frame_reader pool_in;
 bool pool_in_failed;
 static bool in_starved;             /* no whole message buffered */
+static bool in_over;                /* the next line is over the limit */
 static char *rq;                    /* messages back from a worker that quit */
 static size_t rqlen, rqcap, rqmsgs;
 static size_t rr;                   /* where the next search starts */
@@ -143,8 +144,32 @@ batch_limit(void)
 	return share < POOL_BATCH ? (share ? share : 1) : POOL_BATCH;
 }
 
+/* Of the LEN bytes at P, which end with a terminator D and are longer
+ * than the limit: the length of the whole messages before the first one
+ * over it (sets in_over), or LEN if none is. */
+static size_t
+delim_within(const char *p, size_t len, char d, size_t *msgs)
+{
+	size_t off = 0;
+
+	*msgs = 0;
+	while (off < len) {
+		const char *e = memchr(p + off, d, len - off);
+		size_t end = (size_t)(e - p);  /* there is one: P ends with D */
+		if (end - off > pool_in.max) {
+			in_over = true;
+			break;
+		}
+		off = end + 1;
+		(*msgs)++;
+	}
+	return off;
+}
+
 /* Whole lines (or NUL messages) at the head of the input, up to about
- * batch_limit() bytes but never fewer than one. Returns their length. */
+ * batch_limit() bytes but never fewer than one. Returns their length; 0
+ * with in_over set when the first is over the limit (--max-message),
+ * which holds lines exactly as it holds framed messages. */
 static size_t
 batch_delim(size_t *msgs, bool *add_delim)
 {
@@ -159,7 +184,9 @@ batch_delim(size_t *msgs, bool *add_delim)
 	if (e == NULL && have > lim)
 		e = memchr(p + lim, d, have - lim);
 	if (e == NULL) {
-		if (!pool_in.eof)
+		if (have > pool_in.max)
+			in_over = true;
+		if (in_over || !pool_in.eof)
 			return 0;
 		*add_delim = true;  /* a last message without its terminator */
 		*msgs = 1;
@@ -167,6 +194,8 @@ batch_delim(size_t *msgs, bool *add_delim)
 	}
 	size_t len = (size_t)(e - p) + 1;
 
+	if (len - 1 > pool_in.max)
+		return delim_within(p, len, d, msgs);
 	*msgs = count_byte(p, len, (unsigned char)d);
 	return len;
 }
@@ -193,6 +222,13 @@ worker_feed(int w)
 	}
 	if (sp_kind == FRAME_LINE || sp_kind == FRAME_NUL) {
 		len = batch_delim(&msgs, &add);
+		if (len == 0 && in_over) {
+			warnx("stdin: %s of more than %zu bytes, over the limit "
+			    "(--max-message raises it)", sp_kind == FRAME_NUL ?
+			    "message" : "line", pool_in.max);
+			pool_in_failed = true;
+			return;
+		}
 		if (len == 0) {
 			in_starved = true;
 			return;
@@ -216,7 +252,9 @@ worker_feed(int w)
 			msgs++;
 		}
 		if (msgs == 0 && rc == -1) {
-			warnx("stdin: %s", frame_strerror(&pool_in, errno));
+			int e = errno;
+			warnx("stdin: %s%s", frame_strerror(&pool_in, e),
+			    e == EMSGSIZE ? " (--max-message raises it)" : "");
 			pool_in_failed = true;
 		}
 		if (msgs == 0) {

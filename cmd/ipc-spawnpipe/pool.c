@@ -37,8 +37,9 @@ worker_frames(int w)
 		if (frame_put(&ob, sp_kind, k->prefix, pl, m, ml) == -1)
 			return -1;
 	if (rc == -1 && errno != EAGAIN) {
-		warnx("output of worker %d: %s", w,
-		    frame_strerror(&k->fo, errno));
+		int e = errno;
+		warnx("output of worker %d: %s%s", w, frame_strerror(&k->fo, e),
+		    e == EMSGSIZE ? " (--max-message raises it)" : "");
 		k->fo.start = k->fo.end;  /* drop the malformed rest */
 		if (sp_first_fail == 0)
 			sp_first_fail = EXIT_FAIL;
@@ -114,7 +115,7 @@ pool_spawn(char **argv)
 			err(EXIT_FAIL, "fcntl");
 		snprintf(pool_wk[i].prefix, sizeof pool_wk[i].prefix, "%d\t", i);
 		merge_src_init(&pool_wk[i].src, sp_tag ? pool_wk[i].prefix : NULL);
-		frame_reader_init(&pool_wk[i].fo, b[0], sp_kind, 0);
+		frame_reader_init(&pool_wk[i].fo, b[0], sp_kind, sp_max_msg);
 	}
 }
 
@@ -173,7 +174,7 @@ pool_run(char **argv, int workers)
 	pf = calloc((size_t)workers * 2 + 2, sizeof *pf);
 	if (pf == NULL)
 		err(EXIT_FAIL, "malloc");
-	frame_reader_init(&pool_in, STDIN_FILENO, sp_kind, 0);
+	frame_reader_init(&pool_in, STDIN_FILENO, sp_kind, sp_max_msg);
 	merge_init(&mg, STDOUT_FILENO, 0);
 	ob_init(&ob, STDOUT_FILENO, 0);
 	pool_spawn(argv);

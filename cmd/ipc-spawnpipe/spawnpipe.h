@@ -17,6 +17,7 @@ extern int sp_verbose;              /* -v */
 extern bool sp_tag;                 /* --tag */
 extern enum frame_kind sp_kind;     /* -0, --netstring, --len32 */
 extern const char *sp_cmd;          /* COMMAND, for messages */
+extern size_t sp_max_msg;           /* --max-message; 0: the default */
 
 /* ---- kids.c: children ---- */
 
