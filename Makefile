@@ -84,15 +84,21 @@ $(BIN)/%: $(BUILD)/cmd/%.o $$(call tool_parts,$$*) $(BUILD)/libipc.a | $(BIN)
 $(BUILD)/man/%: man/%.scd | $(BUILD)/man
 	scdoc < $< > $@.tmp && mv -f $@.tmp $@
 
-# The test suite: bats files run under prove, which ends with a count line.
-# BATS_TEST_TIMEOUT bounds every test; it must be in the environment before
-# bats starts a test (set in setup() it comes too late).
+# The test suite: bats files run under prove, which ends with a count line
+# and shows each failed test with bats's account of it (--failures
+# --comments). BATS_TEST_TIMEOUT bounds every test; it must be in the
+# environment before bats starts a test (set in setup() it comes too late).
+# The signals the tests send start at their default action, whatever the
+# caller ignores (a nohup'd CI job ignores SIGHUP, and the tests of
+# inherited dispositions ignore them on purpose).
 TESTS = test/
 export BATS_TEST_TIMEOUT ?= 90
+PROVE = env --default-signal=HUP,INT,QUIT,TERM,PIPE prove --failures \
+	--comments --exec bats --ext .bats -r
 check:
 	@$(MAKE) -s deps-auto
 	@$(MAKE) all
-	IPC_BIN=$(CURDIR)/$(BIN) prove --exec bats --ext .bats -r $(TESTS)
+	IPC_BIN=$(CURDIR)/$(BIN) $(PROVE) $(TESTS)
 
 # ASan+UBSan build of everything, run through the same suite. Sanitizer
 # exit codes differ from 1 and 2 so a memory error cannot pass for an
@@ -104,7 +110,7 @@ check-asan:
 		LDFLAGS='-fsanitize=address,undefined' $(addprefix build-asan/bin/,$(TOOLS))
 	ASAN_OPTIONS=exitcode=86:detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=exitcode=87:halt_on_error=1:print_stacktrace=1 \
-	IPC_BIN=$(CURDIR)/build-asan/bin IPC_ASAN=1 prove --exec bats --ext .bats -r $(TESTS)
+	IPC_BIN=$(CURDIR)/build-asan/bin IPC_ASAN=1 $(PROVE) $(TESTS)
 
 demo:
 	@$(MAKE) -s deps-auto
