@@ -1,6 +1,7 @@
 /* Start-up hygiene, --help/--version and usage errors shared by every tool. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,4 +91,279 @@ cli_stdout_done(void)
 {
 	if (fflush(stdout) == EOF || ferror(stdout))
 		cli_write_failed("stdout");
+}
+
+/* ---- parsing by the tool's table ---- */
+
+bool
+cli_verb_takes(const struct cli_verb *v, const struct cli_opt *o)
+{
+	size_t n;
+
+	if (o->verbs == NULL || v->name == NULL)
+		return true;
+	n = strlen(v->name);
+	for (const char *p = o->verbs; (p = strstr(p, v->name)) != NULL; p += n)
+		if ((p == o->verbs || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static noreturn void
+cli_vfail(const struct cli *c, const char *fmt, va_list ap)
+{
+	vwarnx(fmt, ap);
+	cli_print_usage(c, stderr);
+	exit(EXIT_USAGE);
+}
+
+void
+cli_fail(const struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vfail(c, fmt, ap);
+}
+
+/* An option the tool has but this verb does not take. */
+static void
+cli_check_verb(const struct cli *c, const struct cli_opt *o, const char *as)
+{
+	if (!cli_verb_takes(c->verb, o))
+		cli_fail(c, "option '%s' is for %s, not %s", as, o->verbs,
+		    c->verb->name);
+}
+
+static noreturn void
+cli_bad_verb(const struct cli *c, const char *name)
+{
+	char list[256] = "";
+
+	for (const struct cli_verb *v = c->tool->verbs; v->min != -1; v++) {
+		if (list[0] != '\0')
+			strlcat(list, " ", sizeof list);
+		strlcat(list, v->name, sizeof list);
+	}
+	if (name == NULL)
+		cli_fail(c, "a verb is needed (verbs: %s)", list);
+	cli_fail(c, "unknown verb '%s' (verbs: %s)", name, list);
+}
+
+void
+cli_start(struct cli *c, const struct cli_tool *tool, int argc, char **argv)
+{
+	*c = (struct cli){ .tool = tool, .argc = argc, .argv = argv, .i = 1 };
+	if (tool->verbs[0].name != NULL) {
+		const char *a = argc > 1 ? argv[1] : NULL;
+		if (a != NULL && (!strcmp(a, "-h") || !strcmp(a, "--help")))
+			cli_print_help(c);
+		if (a != NULL && (!strcmp(a, "-V") || !strcmp(a, "--version")))
+			cli_version();
+		if (a == NULL || a[0] == '-')
+			cli_bad_verb(c, NULL);
+		for (const struct cli_verb *v = tool->verbs; v->min != -1; v++)
+			if (strcmp(v->name, a) == 0)
+				c->verb = v;
+		if (c->verb == NULL)
+			cli_bad_verb(c, a);
+		c->i = 2;
+	} else
+		c->verb = &tool->verbs[0];
+	c->ops = argv + c->i;  /* operands are gathered in place */
+}
+
+/* The argument of the option just found: the rest of its word (AFTER,
+ * or NULL), else the next word. */
+static void
+cli_take_arg(struct cli *c, const char *after, const char *as)
+{
+	if (after != NULL && *after != '\0')
+		c->arg = after;
+	else if (c->i < c->argc)
+		c->arg = c->argv[c->i++];
+	else
+		cli_fail(c, "option '%s' needs an argument (%s)", as,
+		    c->opt->arg);
+}
+
+static int
+cli_short(struct cli *c)
+{
+	char as[3] = { '-', *c->bundle++, '\0' };
+
+	if (as[1] == 'h')
+		cli_print_help(c);
+	if (as[1] == 'V')
+		cli_version();
+	for (const struct cli_opt *o = c->tool->opts; o->id != 0; o++)
+		if (o->id == (unsigned char)as[1])
+			c->opt = o;
+	if (c->opt == NULL)
+		cli_fail(c, "unknown option '%s'", as);
+	cli_check_verb(c, c->opt, as);
+	if (c->opt->arg != NULL) {
+		cli_take_arg(c, c->bundle, as);
+		c->bundle = NULL;
+	}
+	return c->opt->id;
+}
+
+/* The option named A (N bytes): exact, else the one this verb takes
+ * that A begins, as getopt_long allows. */
+static const struct cli_opt *
+cli_find_long(const struct cli *c, const char *a, size_t n, const char *as)
+{
+	const struct cli_opt *hit = NULL;
+	int hits = 0;
+
+	for (const struct cli_opt *o = c->tool->opts; o->id != 0; o++)
+		if (o->name != NULL && strlen(o->name) == n &&
+		    strncmp(o->name, a, n) == 0)
+			return o;
+	for (const struct cli_opt *o = c->tool->opts; o->id != 0; o++)
+		if (o->name != NULL && strncmp(o->name, a, n) == 0 &&
+		    cli_verb_takes(c->verb, o))
+			hit = o, hits++;
+	if (hits > 1)
+		cli_fail(c, "option '%s' is ambiguous", as);
+	if (hit == NULL)
+		cli_fail(c, "unknown option '%s'", as);
+	return hit;
+}
+
+static int
+cli_long(struct cli *c, const char *word)
+{
+	const char *a = word + 2, *eq = strchr(a, '=');
+	size_t n = eq ? (size_t)(eq - a) : strlen(a);
+	char as[64];
+
+	snprintf(as, sizeof as, "--%.*s", (int)n, a);
+	if (n > 0 && strncmp("help", a, n) == 0 && (eq == NULL || n == 4))
+		cli_print_help(c);
+	if (n >= 4 && strncmp("version", a, n) == 0)
+		cli_version();
+	c->opt = cli_find_long(c, a, n, as);
+	cli_check_verb(c, c->opt, as);
+	if (c->opt->arg != NULL)
+		cli_take_arg(c, eq ? eq + 1 : NULL, as);
+	else if (eq != NULL)
+		cli_fail(c, "option '%s' takes no argument", as);
+	return c->opt->id;
+}
+
+/* "-5", "-0x" is no number; a verb that takes numbers (shmcount set)
+ * sees "-5" as its operand. */
+static bool
+cli_is_number(const char *a)
+{
+	long long v;
+
+	return num_parse_ok(a, LLONG_MIN, LLONG_MAX, &v) == 0;
+}
+
+/* The operand word WANT of the verb's synopsis, without brackets. */
+static void
+cli_operand_name(const struct cli_verb *v, int want, char *out, size_t size)
+{
+	const char *p = v->operands ? v->operands : "";
+
+	for (int k = 0; *p != '\0'; k++) {
+		size_t n = strcspn(p, " ");
+		if (k == want) {
+			snprintf(out, size, "%.*s", (int)n, p);
+			out[strcspn(out, ".")] = '\0';
+			memmove(out, out + strspn(out, "["),
+			    strlen(out + strspn(out, "[")) + 1);
+			out[strcspn(out, "]")] = '\0';
+			return;
+		}
+		p += n + strspn(p + n, " ");
+	}
+	strlcpy(out, "an operand", size);
+}
+
+static int
+cli_end(struct cli *c)
+{
+	const struct cli_verb *v = c->verb;
+	char name[64];
+
+	if (c->nops < v->min) {
+		cli_operand_name(v, c->nops, name, sizeof name);
+		cli_fail(c, "%s missing", name);
+	}
+	if (v->max >= 0 && c->nops > v->max)
+		cli_fail(c, "extra operand '%s'%s", c->ops[v->max],
+		    c->tool->command && c->cmd == NULL ?
+		    " (a COMMAND goes after --)" : "");
+	if (c->cmd != NULL && c->cmd[0] == NULL)
+		cli_fail(c, "COMMAND missing after --");
+	c->ops[c->nops] = NULL;
+	return 0;
+}
+
+int
+cli_next(struct cli *c)
+{
+	c->opt = NULL;
+	c->arg = NULL;
+	if (c->bundle != NULL && *c->bundle != '\0')
+		return cli_short(c);
+	c->bundle = NULL;
+	while (c->i < c->argc) {
+		char *a = c->argv[c->i];
+		if (strcmp(a, "--") == 0) {
+			c->i++;
+			if (c->tool->command)
+				c->cmd = c->argv + c->i;
+			else
+				while (c->i < c->argc)
+					c->ops[c->nops++] = c->argv[c->i++];
+			c->i = c->argc;
+			break;
+		}
+		c->i++;
+		if (a[0] == '-' && a[1] == '-')
+			return cli_long(c, a);
+		if (a[0] == '-' && a[1] != '\0' &&
+		    !(c->verb->numbers && cli_is_number(a))) {
+			c->bundle = a + 1;
+			return cli_short(c);
+		}
+		c->ops[c->nops++] = a;
+	}
+	return cli_end(c);
+}
+
+const char *
+cli_optname(const struct cli *c)
+{
+	static char name[64];
+
+	if (c->opt->name != NULL)
+		snprintf(name, sizeof name, "--%s", c->opt->name);
+	else
+		snprintf(name, sizeof name, "-%c", c->opt->id);
+	return name;
+}
+
+int64_t
+cli_duration(const struct cli *c)
+{
+	return num_duration(c->arg, cli_optname(c));
+}
+
+uint64_t
+cli_size(const struct cli *c, uint64_t min, uint64_t max)
+{
+	return num_size(c->arg, min, max, cli_optname(c));
+}
+
+long long
+cli_number(const struct cli *c, long long min, long long max)
+{
+	return num_parse(c->arg, min, max, cli_optname(c));
 }

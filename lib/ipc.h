@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdnoreturn.h>
 #include <time.h>
 
@@ -42,6 +43,78 @@ noreturn void cli_version(void);
 /* Usage error with a message: "ipc-TOOL: MESSAGE", exit 2. */
 noreturn void cli_usage_err(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+/* The command-line layer. A tool declares its verbs and options once, in
+ * a struct cli_tool; cli_next parses argv from it (GNU order: options may
+ * follow operands, up to "--"; -h/--help and -V/--version are built in),
+ * and cli_help.c prints the help, the usage and the completion data from
+ * the same table. Every mistake is worded here, the same for every tool,
+ * and is a usage error (exit 2). */
+struct cli_opt {
+	int id;            /* what cli_next returns: a letter (the short
+	                    * option), or CLI_LONG + n for a long-only one */
+	const char *name;  /* long name without "--", or NULL */
+	const char *arg;   /* its argument's name ("DUR"); NULL: none */
+	const char *help;  /* one line for --help (wrapped at 80 columns) */
+	const char *verbs; /* the verbs that take it ("send recv"); NULL: all */
+};
+#define CLI_LONG 0x100
+/* -v, which every tool has, with what it says in that tool. */
+#define CLI_OPT_VERBOSE(help) { 'v', "verbose", NULL, help, NULL }
+struct cli_verb {
+	const char *name;      /* NULL for a tool without verbs */
+	const char *operands;  /* for the synopsis: "NAME [MESSAGE...]" */
+	const char *about;     /* what it does, for --help */
+	int min, max;          /* how many operands (max -1: any) */
+	bool numbers;          /* "-5" is an operand, not an option */
+};
+struct cli_tool {
+	const char *about;            /* what the tool does, for --help */
+	const struct cli_verb *verbs; /* ended by one with min == -1 */
+	const struct cli_opt *opts;   /* ended by id 0 */
+	const char *more;             /* after the options in --help */
+	bool command;                 /* "--" starts a COMMAND [ARG...] */
+};
+struct cli {
+	const struct cli_tool *tool;
+	const struct cli_verb *verb;
+	const struct cli_opt *opt;  /* the option cli_next returned */
+	const char *arg;            /* its argument, or NULL */
+	char **ops;                 /* the operands, in order (after cli_next
+	                             * returned 0) */
+	int nops;
+	char **cmd;                 /* COMMAND [ARG...] after "--", or NULL */
+	int argc, i;                /* private: where the parse is */
+	char **argv;
+	const char *bundle;         /* private: the rest of "-dsv" */
+};
+/* Starts parsing ARGV by TOOL; with verbs, the verb is ARGV[1]. */
+void cli_start(struct cli *c, const struct cli_tool *tool, int argc,
+    char **argv);
+/* The next option's id (C->opt, C->arg set), or 0 at the end, once the
+ * operand count was checked. Exits 0 after --help or --version, 2 after
+ * a mistake. */
+int cli_next(struct cli *c);
+/* Whether verb V takes option O. */
+bool cli_verb_takes(const struct cli_verb *v, const struct cli_opt *o);
+/* The current option as messages name it: "--timeout", or "-t" if it
+ * has no long name. */
+const char *cli_optname(const struct cli *c);
+/* The current option's argument as a duration, a size in [MIN, MAX], a
+ * number in [MIN, MAX]; a bad one is a usage error naming the option. */
+int64_t cli_duration(const struct cli *c);
+uint64_t cli_size(const struct cli *c, uint64_t min, uint64_t max);
+long long cli_number(const struct cli *c, long long min, long long max);
+/* A usage error of C's command line: "ipc-TOOL: MESSAGE", then C's
+ * usage; exit 2. */
+noreturn void cli_fail(const struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* ---- cli_help.c ---- */
+/* --help: the verb's (or the tool's) usage, about text and options. */
+noreturn void cli_print_help(const struct cli *c);
+/* The synopsis of C's verb (every verb's if none yet) on F, each line
+ * after PREFIX ("usage:"), wrapped at 80 columns. */
+void cli_print_usage(const struct cli *c, FILE *f);
+
 /* Flushes and checks stdout at exit: a failed write is never a success.
  * A reader that went away (EPIPE) ends the tool quietly with status 1. */
 void cli_stdout_done(void);

@@ -38,6 +38,43 @@ teardown() { kill_servers; }
 	done
 }
 
+# The first line of a usage error, and that a usage follows it.
+usage_err() {
+	run -2 --separate-stderr "$@"
+	[ "${stderr%%$'\n'*}" = "$want" ] || { echo "got: $stderr"; return 1; }
+	[[ "$stderr" == *$'\n'"usage: $1 "* ]] || { echo "no usage: $stderr"; return 1; }
+}
+
+@test "command-line layer: options may follow the operand; one wording per mistake (ipc-sockcat)" {
+	serve_bg ipc-sockserve -1 -r 3 127.0.0.1:0
+	run -0 ipc-sockcat "$srv_addr" -m hello --timeout=10s
+	wait_exit "$srv_pid" 30
+	[ "$(cat "$srv_out")" = hello ]
+	want="ipc-sockcat: unknown option '-x'" usage_err ipc-sockcat -dx 127.0.0.1:9
+	want="ipc-sockcat: unknown option '--frob'" usage_err ipc-sockcat 127.0.0.1:9 --frob
+	want="ipc-sockcat: option '-t' needs an argument (DUR)" usage_err ipc-sockcat 127.0.0.1:9 -t
+	want="ipc-sockcat: option '--probe' takes no argument" usage_err ipc-sockcat --probe=yes 127.0.0.1:9
+	want="ipc-sockcat: option '--no' is ambiguous" usage_err ipc-sockcat --no 127.0.0.1:9
+	want="ipc-sockcat: extra operand 'b'" usage_err ipc-sockcat a b
+	want="ipc-sockcat: ADDRESS missing" usage_err ipc-sockcat -d
+	# A bad value names the option alike, however it was written.
+	for t in "-t soon" "--timeout soon" "--timeout=soon" "-tsoon" "--time soon"; do
+		run -2 --separate-stderr ipc-sockcat $t 127.0.0.1:9
+		[ "$stderr" = "ipc-sockcat: --timeout: 'soon' is not a duration (like 250ms, 1.5s, 2m, 1h)" ]
+	done
+	# After --, an operand that looks like an option is an operand.
+	run -2 --separate-stderr ipc-sockcat -d -- -x
+	[[ "$stderr" == "ipc-sockcat: -x: "* ]]
+}
+
+@test "command-line layer: --help and usage fit in 80 columns (ipc-sockcat)" {
+	run -0 ipc-sockcat --help
+	[ "$(printf '%s\n' "$output" | awk 'length > 80' | wc -l)" = 0 ]
+	[[ "$output" == *"  -t, --timeout DUR   give up connecting after DUR (exit 124)"* ]]
+	run -2 --separate-stderr ipc-sockcat
+	[ "$(printf '%s\n' "$stderr" | awk 'length > 80' | wc -l)" = 0 ]
+}
+
 @test "--mode takes permission bits only, alike in every tool that has it" {
 	local n
 	n=$(uniq_name)

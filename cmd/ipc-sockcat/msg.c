@@ -33,29 +33,25 @@ msg_poll(struct pollfd *p, int64_t last, int64_t bound)
 	return true;
 }
 
-/* Messages not printed because they hold stdout's delimiter: the exit
- * status is then 1, at the end, for later messages are still printed. */
-static unsigned long n_refused;
-
 /* Prints one received message framed for stdout (-s: drops it). A line
  * that already ends in a newline gets no second one (UDP). A message
  * that holds the delimiter inside would print as two (frame_unfit): it
  * is dropped with a note. */
 static void
-print_msg(const char *msg, size_t len)
+print_msg(struct sockcat *sc, const char *msg, size_t len)
 {
-	enum frame_kind k = opt_frame;
+	enum frame_kind k = sc->frame;
 	const char *why;
 
-	if (opt_sendonly)
+	if (sc->sendonly)
 		return;
-	why = frame_unfit(k, msg, len, k == FRAME_LINE && !opt_len32);
+	why = frame_unfit(k, msg, len, k == FRAME_LINE && !sc->len32);
 	if (why != NULL) {
-		warnx("%s: message dropped: %s", address, why);
-		n_refused++;
+		warnx("%s: message dropped: %s", sc->address, why);
+		sc->refused++;
 		return;
 	}
-	if (k == FRAME_LINE && len > 0 && msg[len - 1] == '\n' && !opt_len32) {
+	if (k == FRAME_LINE && len > 0 && msg[len - 1] == '\n' && !sc->len32) {
 		if (io_write_all(1, msg, len) == -1)
 			fail_stdout(errno);
 		return;
@@ -101,7 +97,7 @@ sb_frame(struct sendbuf *sb, const char *msg, size_t len)
 }
 
 static void
-sb_send(struct sendbuf *sb, int fd)
+sb_send(struct sockcat *sc, struct sendbuf *sb, int fd)
 {
 	while (sb->off < sb->len) {
 		ssize_t n = send(fd, sb->buf + sb->off, sb->len - sb->off,
@@ -111,19 +107,21 @@ sb_send(struct sendbuf *sb, int fd)
 		if (n == -1 && errno == EAGAIN)
 			return;
 		if (n == -1)
-			fail_counts(errno, errno == EPIPE ? "the peer closed "
+			fail_counts(sc, errno, errno == EPIPE ? "the peer closed "
 			    "before all of stdin was sent" : NULL);
 		sb->off += (size_t)n;
-		n_sent += (uint64_t)n;
+		sc->sent += (uint64_t)n;
 	}
 }
 
-static void udp_send(int fd, const char *msg, size_t len);
+static void udp_send(struct sockcat *sc, int fd, const char *msg,
+    size_t len);
 
 /* Reads stdin's messages (once readable): each goes as a frame into SB,
  * or, without SB, as one datagram on UDP_FD. Returns true at EOF. */
 static bool
-stdin_pull(struct frame_reader *in, struct sendbuf *sb, int udp_fd)
+stdin_pull(struct sockcat *sc, struct frame_reader *in, struct sendbuf *sb,
+    int udp_fd)
 {
 	char *msg;
 	size_t len;
@@ -135,7 +133,7 @@ stdin_pull(struct frame_reader *in, struct sendbuf *sb, int udp_fd)
 		if (sb != NULL)
 			sb_frame(sb, msg, len);
 		else
-			udp_send(udp_fd, msg, len);
+			udp_send(sc, udp_fd, msg, len);
 	}
 	if (rc == -1)
 		fail_frame("stdin", in, errno);
@@ -146,57 +144,56 @@ stdin_pull(struct frame_reader *in, struct sendbuf *sb, int udp_fd)
  * "#CHALLENGE#..." and waits for an HMAC of it: printing that frame as a
  * reply and exiting 0 would hide that the peer refused to talk. */
 static void
-len32_check_challenge(const char *msg, size_t len)
+len32_check_challenge(const struct sockcat *sc, const char *msg, size_t len)
 {
 	static const char chal[] = "#CHALLENGE#";
 
 	if (len >= sizeof(chal) - 1 && memcmp(msg, chal, sizeof(chal) - 1) == 0)
 		errx(EXIT_FAIL, "%s: the peer wants an authkey (it sent a "
-		    "multiprocessing.connection challenge)", address);
+		    "multiprocessing.connection challenge)", sc->address);
 }
 
 /* Reads the socket's frames and prints them. Returns true at its EOF. */
 static bool
-len32_push(struct frame_reader *sr)
+len32_push(struct sockcat *sc, struct frame_reader *sr)
 {
-	static bool first = true;
 	char *msg;
 	size_t len;
 	ssize_t n = frame_fill(sr);
 	int rc;
 
 	if (n == -1 && errno != EAGAIN)
-		fail_counts(errno, NULL);
+		fail_counts(sc, errno, NULL);
 	if (n > 0)
-		n_recv += (uint64_t)n;
+		sc->recv += (uint64_t)n;
 	while ((rc = frame_next(sr, &msg, &len)) == 1) {
-		if (first)
-			len32_check_challenge(msg, len);
-		first = false;
-		print_msg(msg, len);
+		if (!sc->replied)
+			len32_check_challenge(sc, msg, len);
+		sc->replied = true;
+		print_msg(sc, msg, len);
 	}
 	if (rc == -1) {
 		char why[160];
 		int e = errno;
 		snprintf(why, sizeof why, "%s%s", frame_strerror(sr, e),
 		    e == EMSGSIZE ? " (--max-message raises it)" : "");
-		fail_counts(0, why);
+		fail_counts(sc, 0, why);
 	}
 	return sr->eof;
 }
 
 int
-len32_run(int fd)
+len32_run(struct sockcat *sc, int fd)
 {
 	struct frame_reader in, sr;
 	struct sendbuf sb = { 0 };
-	bool in_eof = opt_nostdin, shut = false;
+	bool in_eof = sc->nostdin, shut = false;
 	int64_t last = num_now();
 
-	frame_reader_init(&in, 0, opt_frame, opt_max_msg);
-	frame_reader_init(&sr, fd, FRAME_LEN32, opt_max_msg);
-	if (opt_message) {
-		sb_frame(&sb, opt_message, strlen(opt_message));
+	frame_reader_init(&in, 0, sc->frame, sc->max_msg);
+	frame_reader_init(&sr, fd, FRAME_LEN32, sc->max_msg);
+	if (sc->message) {
+		sb_frame(&sb, sc->message, strlen(sc->message));
 		in_eof = true;
 	}
 	for (;;) {
@@ -211,37 +208,37 @@ len32_run(int fd)
 			p[2].fd = 0;
 		if (in_eof && sb.off == sb.len && !shut) {
 			shut = true;
-			if (!opt_noshut && shutdown(fd, SHUT_WR) == -1)
-				fail_counts(errno, NULL);
+			if (!sc->noshut && shutdown(fd, SHUT_WR) == -1)
+				fail_counts(sc, errno, NULL);
 		}
-		if (!msg_poll(p, last, opt_idle))
-			errx(n_refused ? EXIT_FAIL : EXIT_TIMEOUT, "%s: no data "
-			    "moved for the idle time", address);
-		uint64_t before = n_sent + n_recv;
+		if (!msg_poll(p, last, sc->idle))
+			errx(sc->refused ? EXIT_FAIL : EXIT_TIMEOUT, "%s: no data "
+			    "moved for the idle time", sc->address);
+		uint64_t before = sc->sent + sc->recv;
 		if (p[2].revents)
-			in_eof = stdin_pull(&in, &sb, -1);
+			in_eof = stdin_pull(sc, &in, &sb, -1);
 		if (p[1].revents & (POLLOUT | POLLERR))
-			sb_send(&sb, fd);
-		if ((p[1].revents & ~POLLOUT) && len32_push(&sr)) {
+			sb_send(sc, &sb, fd);
+		if ((p[1].revents & ~POLLOUT) && len32_push(sc, &sr)) {
 			if (sb.off < sb.len)
-				fail_counts(0, "the peer closed before all of "
+				fail_counts(sc, 0, "the peer closed before all of "
 				    "stdin was sent");
 			break;
 		}
-		if (n_sent + n_recv != before || p[2].revents)
+		if (sc->sent + sc->recv != before || p[2].revents)
 			last = num_now();
-		progress(n_sent, n_recv, false);
+		progress(sc, sc->sent, sc->recv, false);
 	}
-	progress(n_sent, n_recv, true);
+	progress(sc, sc->sent, sc->recv, true);
 	frame_reader_free(&in);
 	frame_reader_free(&sr);
 	free(sb.buf);
-	return n_refused ? EXIT_FAIL : EXIT_OK;
+	return sc->refused ? EXIT_FAIL : EXIT_OK;
 }
 
 /* One datagram out; a message over the size limit is an error. */
 static void
-udp_send(int fd, const char *msg, size_t len)
+udp_send(struct sockcat *sc, int fd, const char *msg, size_t len)
 {
 	while (send(fd, msg, len, 0) == -1) {
 		if (errno == EINTR) {
@@ -251,79 +248,79 @@ udp_send(int fd, const char *msg, size_t len)
 		if (errno == EMSGSIZE)
 			errx(EXIT_FAIL, "%s: a message of %zu bytes is over the "
 			    "UDP size limit (65507 bytes over IPv4, 65527 over "
-			    "IPv6)", address, len);
+			    "IPv6)", sc->address, len);
 		if (errno == EAGAIN) {
 			struct pollfd p = { .fd = fd, .events = POLLOUT };
 			(void)poll(&p, 1, 100);
 			continue;
 		}
-		fail_counts(errno, NULL);
+		fail_counts(sc, errno, NULL);
 	}
-	n_sent += len;
+	sc->sent += len;
 }
 
 static void
-udp_recv(int fd, char *buf)
+udp_recv(struct sockcat *sc, int fd, char *buf)
 {
 	for (;;) {
 		ssize_t n = recv(fd, buf, UDP_MAX, MSG_TRUNC);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n == -1)
-			fail_counts(errno, NULL);
+			fail_counts(sc, errno, NULL);
 		if (n > UDP_MAX) {
 			warnx("%s: a datagram of %zd bytes was truncated to %d",
-			    address, n, UDP_MAX);
+			    sc->address, n, UDP_MAX);
 			n = UDP_MAX;
 		}
-		n_recv += (uint64_t)n;
-		print_msg(buf, (size_t)n);
+		sc->recv += (uint64_t)n;
+		print_msg(sc, buf, (size_t)n);
 	}
 }
 
 /* A UDP peer never closes: after stdin, replies are printed until -i of
  * silence (default 1s); -s ends at once. */
 int
-udp_run(int fd)
+udp_run(struct sockcat *sc, int fd)
 {
 	struct frame_reader in;
 	char *buf = malloc(UDP_MAX);
-	bool in_eof = opt_nostdin;
-	int64_t after = opt_idle > 0 ? opt_idle : 1000000000LL;
+	bool in_eof = sc->nostdin;
+	int64_t after = sc->idle > 0 ? sc->idle : 1000000000LL;
 	int64_t last = num_now();
 
 	if (buf == NULL)
 		err(EXIT_FAIL, "malloc");
-	frame_reader_init(&in, 0, opt_frame, 0);
-	if (opt_message) {
-		udp_send(fd, opt_message, strlen(opt_message));
+	frame_reader_init(&in, 0, sc->frame, 0);
+	if (sc->message) {
+		udp_send(sc, fd, sc->message, strlen(sc->message));
 		in_eof = true;
 	}
-	while (!(in_eof && opt_sendonly)) {
+	while (!(in_eof && sc->sendonly)) {
 		struct pollfd p[3] = {
 			{ .fd = sig_fd(), .events = POLLIN },
 			{ .fd = fd, .events = POLLIN },
 			{ .fd = in_eof ? -1 : 0, .events = POLLIN },
 		};
-		if (!msg_poll(p, last, in_eof ? after : opt_idle)) {
+		if (!msg_poll(p, last, in_eof ? after : sc->idle)) {
 			if (in_eof)
 				break;
-			errx(n_refused ? EXIT_FAIL : EXIT_TIMEOUT, "%s: no data "
-			    "moved for the idle time", address);
+			errx(sc->refused ? EXIT_FAIL : EXIT_TIMEOUT, "%s: no data "
+			    "moved for the idle time", sc->address);
 		}
 		if (p[1].revents) {
-			udp_recv(fd, buf);
+			udp_recv(sc, fd, buf);
 			last = num_now();
 		}
 		if (p[2].revents) {
-			in_eof = stdin_pull(&in, NULL, fd);
+			in_eof = stdin_pull(sc, &in, NULL, fd);
 			last = num_now();
 		}
-		progress(n_sent, n_recv, false);
+		progress(sc, sc->sent, sc->recv, false);
 	}
-	progress(n_sent, n_recv, true);
+	progress(sc, sc->sent, sc->recv, true);
 	frame_reader_free(&in);
 	free(buf);
-	return n_refused ? EXIT_FAIL : EXIT_OK;
+	return sc->refused ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -13,29 +13,44 @@
 #define UDP_MAX 65535          /* the largest datagram we can receive */
 #define SEND_BACKLOG (1 << 20) /* --len32: stop reading stdin above this */
 
+/* One run: the options, made in main and passed down, and its counts. */
+struct sockcat {
+	const char *address;  /* as the user wrote it, for messages */
+	const char *message;  /* -m: send this instead of stdin */
+	bool nostdin;         /* -d */
+	bool sendonly;        /* -s */
+	bool noshut;          /* --no-shutdown */
+	bool probe;           /* -z */
+	bool progress;        /* -P */
+	bool len32;           /* --len32: the socket carries frames */
+	int verbose;          /* -v */
+	int64_t timeout;      /* -t, ns; -1: none */
+	int64_t wait;         /* -w, ns; 0: none */
+	int64_t idle;         /* -i, ns; 0: none */
+	size_t max_msg;       /* --max-message; 0: FRAME_MAX_DEFAULT */
+	enum frame_kind frame; /* stdin/stdout framing */
+
+	uint64_t sent, recv;  /* socket bytes, for messages */
+	unsigned long refused; /* messages not printed (they hold the
+	                        * output's delimiter): exit 1 at the end */
+	bool replied;         /* --len32: the first frame was seen */
+	int64_t t_connected;  /* -P: rates count from here */
+	int64_t shown_t;      /* -P: when the last line was shown */
+	uint64_t shown_total; /* -P: the count it showed */
+};
+
 /* ---- ipc-sockcat.c ---- */
-extern const char *opt_message;    /* -m: send this instead of stdin */
-extern bool opt_nostdin;           /* -d */
-extern bool opt_sendonly;          /* -s */
-extern bool opt_noshut;            /* --no-shutdown */
-extern bool opt_progress;          /* -P */
-extern bool opt_len32;             /* --len32: the socket carries frames */
-extern int64_t opt_idle;           /* -i, ns; 0: none */
-extern size_t opt_max_msg;         /* --max-message; 0: the default */
-extern enum frame_kind opt_frame;  /* stdin/stdout framing */
-extern const char *address;        /* as the user wrote it, for messages */
-extern uint64_t n_sent, n_recv;    /* socket bytes, for messages */
 
 /* Fails with the socket's error (or WHAT) and the counts so far. */
-noreturn void fail_counts(int e, const char *what);
+noreturn void fail_counts(const struct sockcat *sc, int e, const char *what);
 /* stdout failed: a reader that left ends us quietly with status 1. */
 noreturn void fail_stdout(int e);
 /* -P (else nothing): the counts and rates on stderr, at most every
  * 250 ms unless FORCE. */
-void progress(uint64_t sent, uint64_t recv, bool force);
+void progress(struct sockcat *sc, uint64_t sent, uint64_t recv, bool force);
 
 /* ---- msg.c: messages over the socket ---- */
-int len32_run(int fd);
-int udp_run(int fd);
+int len32_run(struct sockcat *sc, int fd);
+int udp_run(struct sockcat *sc, int fd);
 
 #endif
