@@ -100,8 +100,10 @@ cli_verb_takes(const struct cli_verb *v, const struct cli_opt *o)
 {
 	size_t n;
 
-	if (o->verbs == NULL || v->name == NULL)
+	if (o->verbs == NULL || (v != NULL && v->name == NULL))
 		return true;
+	if (v == NULL)
+		return false;  /* before the verb: only what every verb takes */
 	n = strlen(v->name);
 	for (const char *p = o->verbs; (p = strstr(p, v->name)) != NULL; p += n)
 		if ((p == o->verbs || p[-1] == ' ') &&
@@ -131,6 +133,9 @@ cli_fail(const struct cli *c, const char *fmt, ...)
 static void
 cli_check_verb(const struct cli *c, const struct cli_opt *o, const char *as)
 {
+	if (c->verb == NULL && !cli_verb_takes(NULL, o))
+		cli_fail(c, "option '%s' is for %s: give it after the verb", as,
+		    o->verbs);
 	if (!cli_verb_takes(c->verb, o))
 		cli_fail(c, "option '%s' is for %s, not %s", as, o->verbs,
 		    c->verb->name);
@@ -155,23 +160,22 @@ void
 cli_start(struct cli *c, const struct cli_tool *tool, int argc, char **argv)
 {
 	*c = (struct cli){ .tool = tool, .argc = argc, .argv = argv, .i = 1 };
-	if (tool->verbs[0].name != NULL) {
-		const char *a = argc > 1 ? argv[1] : NULL;
-		if (a != NULL && (!strcmp(a, "-h") || !strcmp(a, "--help")))
-			cli_print_help(c);
-		if (a != NULL && (!strcmp(a, "-V") || !strcmp(a, "--version")))
-			cli_version();
-		if (a == NULL || a[0] == '-')
-			cli_bad_verb(c, NULL);
-		for (const struct cli_verb *v = tool->verbs; v->min != -1; v++)
-			if (strcmp(v->name, a) == 0)
-				c->verb = v;
-		if (c->verb == NULL)
-			cli_bad_verb(c, a);
-		c->i = 2;
-	} else
+	if (tool->verbs[0].name == NULL)
 		c->verb = &tool->verbs[0];
 	c->ops = argv + c->i;  /* operands are gathered in place */
+}
+
+/* The first operand of a tool with verbs is the verb; options before it
+ * are those every verb takes. */
+static void
+cli_set_verb(struct cli *c, const char *a)
+{
+	for (const struct cli_verb *v = c->tool->verbs; v->min != -1; v++)
+		if (strcmp(v->name, a) == 0)
+			c->verb = v;
+	if (c->verb == NULL)
+		cli_bad_verb(c, a);
+	c->ops = c->argv + c->i;
 }
 
 /* The argument of the option just found: the rest of its word (AFTER,
@@ -291,6 +295,8 @@ cli_end(struct cli *c)
 	const struct cli_verb *v = c->verb;
 	char name[64];
 
+	if (v == NULL)
+		cli_bad_verb(c, NULL);
 	if (c->nops < v->min) {
 		cli_operand_name(v, c->nops, name, sizeof name);
 		cli_fail(c, "%s missing", name);
@@ -328,12 +334,15 @@ cli_next(struct cli *c)
 		c->i++;
 		if (a[0] == '-' && a[1] == '-')
 			return cli_long(c, a);
-		if (a[0] == '-' && a[1] != '\0' &&
-		    !(c->verb->numbers && cli_is_number(a))) {
+		if (a[0] == '-' && a[1] != '\0' && !(c->verb != NULL &&
+		    c->verb->numbers && cli_is_number(a))) {
 			c->bundle = a + 1;
 			return cli_short(c);
 		}
-		c->ops[c->nops++] = a;
+		if (c->verb == NULL)
+			cli_set_verb(c, a);
+		else
+			c->ops[c->nops++] = a;
 	}
 	return cli_end(c);
 }
