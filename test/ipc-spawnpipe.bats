@@ -292,11 +292,25 @@ f.write(data.upper())
 }
 
 @test "usage errors: no COMMAND, bad -j, --fd with -j" {
-	run -2 ipc-spawnpipe
-	run -2 ipc-spawnpipe -j 0 -- cat
-	run -2 ipc-spawnpipe -j x -- cat
-	run -2 ipc-spawnpipe --fd 5 -j 2 -- cat
-	run -2 ipc-spawnpipe -t 1x -- cat
+	run -2 --separate-stderr ipc-spawnpipe
+	[ "${stderr%%$'\n'*}" = "ipc-spawnpipe: COMMAND missing after --" ]
+	run -2 --separate-stderr ipc-spawnpipe cat
+	[ "${stderr%%$'\n'*}" = "ipc-spawnpipe: extra operand 'cat' (a COMMAND goes after --)" ]
+	run -2 --separate-stderr ipc-spawnpipe -j 0 -- cat
+	[ "$stderr" = "ipc-spawnpipe: --jobs: '0' is out of range (1 to 1024)" ]
+	run -2 --separate-stderr ipc-spawnpipe -j x -- cat
+	[ "$stderr" = "ipc-spawnpipe: --jobs: 'x' is not a number" ]
+	run -2 --separate-stderr ipc-spawnpipe --fd 5 -j 2 -- cat
+	[ "$stderr" = "ipc-spawnpipe: --fd runs one child: not with -j, --tag or framing" ]
+	run -2 --separate-stderr ipc-spawnpipe -t 1x -- cat
+	[ "$stderr" = "ipc-spawnpipe: --timeout: '1x' is not a duration (like 250ms, 1.5s, 2m, 1h)" ]
+	run -2 --separate-stderr ipc-spawnpipe --jobs=2 --ta -k -- cat
+	[ "${stderr%%$'\n'*}" = "ipc-spawnpipe: unknown option '-k'" ]
+}
+
+@test "after --, every word is COMMAND's, options included" {
+	run -0 --separate-stderr ipc-spawnpipe --jobs=1 --ta -- echo -j 2 -- -v </dev/null
+	[ "$output" = "$(printf '0\t-j 2 -- -v')" ]
 }
 
 # ---- pools ----

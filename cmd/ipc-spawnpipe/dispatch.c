@@ -15,26 +15,18 @@
  * it per read. */
 #define POOL_INPUT_HIGH POOL_BATCH
 
-struct frame_reader pool_in;
-bool pool_in_failed;
-static bool in_starved;             /* no whole message buffered */
-static bool in_over;                /* the next line is over the limit */
-static char *rq;                    /* messages back from a worker that quit */
-static size_t rqlen, rqcap, rqmsgs;
-static size_t rr;                   /* where the next search starts */
-
 /* End offset of the framed message at OFF of BUF (our own framing, so
  * well formed). */
 static size_t
-msg_end(const char *buf, size_t len, size_t off)
+msg_end(struct spawnpipe *ctx, const char *buf, size_t len, size_t off)
 {
 	const unsigned char *u = (const unsigned char *)buf;
 	size_t n = 0, i = off;
 
-	switch (sp_kind) {
+	switch (ctx->kind) {
 	case FRAME_LINE:
 	case FRAME_NUL: {
-		const char *p = memchr(buf + off, sp_kind == FRAME_NUL ? '\0' : '\n',
+		const char *p = memchr(buf + off, ctx->kind == FRAME_NUL ? '\0' : '\n',
 		    len - off);
 		return p ? (size_t)(p - buf) + 1 : len;
 	}
@@ -57,12 +49,12 @@ msg_end(const char *buf, size_t len, size_t off)
 }
 
 void
-pool_worker_report(int w, const char *why)
+pool_worker_report(struct spawnpipe *ctx, int w, const char *why)
 {
-	struct worker *k = &pool_wk[w];
+	struct worker *k = &ctx->wk[w];
 
 	/* Once our own stdout is gone, what workers did is moot. */
-	if (k->reported || k->taken == 0 || pool_out_err != 0)
+	if (k->reported || k->taken == 0 || ctx->out_err != 0)
 		return;
 	k->reported = true;
 	warnx("worker %d %s; %llu message%s it took may not have been handled",
@@ -72,9 +64,9 @@ pool_worker_report(int w, const char *why)
 /* Worker W takes no more input: messages of its batch not yet begun go
  * back for the others; the ones it took are counted as maybe lost. */
 void
-pool_worker_quit(int w, const char *why)
+pool_worker_quit(struct spawnpipe *ctx, int w, const char *why)
 {
-	struct worker *k = &pool_wk[w];
+	struct worker *k = &ctx->wk[w];
 	size_t off = 0, back = 0;
 
 	if (k->in_closed)
@@ -82,32 +74,33 @@ pool_worker_quit(int w, const char *why)
 	k->in_closed = k->quit = true;
 	close(k->tw);
 	while (off < k->wlen && off < k->woff)
-		off = msg_end(k->wb, k->wlen, off);
-	for (size_t o = off; o < k->wlen; o = msg_end(k->wb, k->wlen, o))
+		off = msg_end(ctx, k->wb, k->wlen, off);
+	for (size_t o = off; o < k->wlen; o = msg_end(ctx, k->wb, k->wlen, o))
 		back++;
 	if (back > 0) {
-		buf_append(&rq, &rqlen, &rqcap, k->wb + off, k->wlen - off, POOL_BATCH);
-		rqmsgs += back;
+		buf_append(&ctx->rq, &ctx->rqlen, &ctx->rqcap, k->wb + off,
+		    k->wlen - off, POOL_BATCH);
+		ctx->rqmsgs += back;
 		k->taken -= back;
 	}
 	k->woff = k->wlen = k->wmsgs = 0;
 	if (k->taken > 0)
-		pool_lost = true;
-	pool_worker_report(w, why);
+		ctx->lost = true;
+	pool_worker_report(ctx, w, why);
 }
 
 static bool
-input_more(void)
+input_more(struct spawnpipe *ctx)
 {
-	return rqlen > 0 || (!pool_in_failed && frame_pending(&pool_in) > 0 &&
-	    !in_starved);
+	return ctx->rqlen > 0 || (!ctx->in_failed && frame_pending(&ctx->in) > 0 &&
+	    !ctx->in_starved);
 }
 
 bool
-pool_input_done(void)
+pool_input_done(struct spawnpipe *ctx)
 {
-	return rqlen == 0 && (pool_in_failed ||
-	    (pool_in.eof && frame_pending(&pool_in) == 0));
+	return ctx->rqlen == 0 && (ctx->in_failed ||
+	    (ctx->in.eof && frame_pending(&ctx->in) == 0));
 }
 
 /* Occurrences of D in P[0..LEN), eight bytes at a time: counting the
@@ -134,12 +127,11 @@ count_byte(const char *p, size_t len, unsigned char d)
  * (few writes when input abounds), but no more than its share of what
  * is buffered, so a short input is spread over the workers instead of
  * going all to the first. */
-static size_t share_div = 1;  /* ready workers not yet served this round */
 
 static size_t
-batch_limit(void)
+batch_limit(struct spawnpipe *ctx)
 {
-	size_t share = frame_pending(&pool_in) / share_div;
+	size_t share = frame_pending(&ctx->in) / ctx->share_div;
 
 	return share < POOL_BATCH ? (share ? share : 1) : POOL_BATCH;
 }
@@ -148,7 +140,8 @@ batch_limit(void)
  * than the limit: the length of the whole messages before the first one
  * over it (sets in_over), or LEN if none is. */
 static size_t
-delim_within(const char *p, size_t len, char d, size_t *msgs)
+delim_within(struct spawnpipe *ctx, const char *p, size_t len, char d,
+    size_t *msgs)
 {
 	size_t off = 0;
 
@@ -156,8 +149,8 @@ delim_within(const char *p, size_t len, char d, size_t *msgs)
 	while (off < len) {
 		const char *e = memchr(p + off, d, len - off);
 		size_t end = (size_t)(e - p);  /* there is one: P ends with D */
-		if (end - off > pool_in.max) {
-			in_over = true;
+		if (end - off > ctx->in.max) {
+			ctx->in_over = true;
 			break;
 		}
 		off = end + 1;
@@ -167,16 +160,16 @@ delim_within(const char *p, size_t len, char d, size_t *msgs)
 }
 
 /* Whole lines (or NUL messages) at the head of the input, up to about
- * batch_limit() bytes but never fewer than one. Returns their length; 0
+ * batch_limit(ctx) bytes but never fewer than one. Returns their length; 0
  * with in_over set when the first is over the limit (--max-message),
  * which holds lines exactly as it holds framed messages. */
 static size_t
-batch_delim(size_t *msgs, bool *add_delim)
+batch_delim(struct spawnpipe *ctx, size_t *msgs, bool *add_delim)
 {
-	char d = sp_kind == FRAME_NUL ? '\0' : '\n';
-	char *p = pool_in.buf + pool_in.start;
-	size_t have = frame_pending(&pool_in);
-	size_t want = batch_limit();
+	char d = ctx->kind == FRAME_NUL ? '\0' : '\n';
+	char *p = ctx->in.buf + ctx->in.start;
+	size_t have = frame_pending(&ctx->in);
+	size_t want = batch_limit(ctx);
 	size_t lim = have < want ? have : want;
 	char *e = memrchr(p, d, lim);
 
@@ -184,9 +177,9 @@ batch_delim(size_t *msgs, bool *add_delim)
 	if (e == NULL && have > lim)
 		e = memchr(p + lim, d, have - lim);
 	if (e == NULL) {
-		if (have > pool_in.max)
-			in_over = true;
-		if (in_over || !pool_in.eof)
+		if (have > ctx->in.max)
+			ctx->in_over = true;
+		if (ctx->in_over || !ctx->in.eof)
 			return 0;
 		*add_delim = true;  /* a last message without its terminator */
 		*msgs = 1;
@@ -194,8 +187,8 @@ batch_delim(size_t *msgs, bool *add_delim)
 	}
 	size_t len = (size_t)(e - p) + 1;
 
-	if (len - 1 > pool_in.max)
-		return delim_within(p, len, d, msgs);
+	if (len - 1 > ctx->in.max)
+		return delim_within(ctx, p, len, d, msgs);
 	*msgs = count_byte(p, len, (unsigned char)d);
 	return len;
 }
@@ -203,39 +196,39 @@ batch_delim(size_t *msgs, bool *add_delim)
 /* Hands worker W a batch of whole messages and writes what the pipe
  * takes now; the rest stays with W (never split between workers). */
 static void
-worker_feed(int w)
+worker_feed(struct spawnpipe *ctx, int w)
 {
-	struct worker *k = &pool_wk[w];
+	struct worker *k = &ctx->wk[w];
 	const char *data;
 	size_t len, msgs = 0;
 	bool add = false;
 
-	if (rqlen > 0) {
+	if (ctx->rqlen > 0) {
 		/* Swap the returned messages in as W's batch. */
 		char *t = k->wb;
 		size_t tc = k->wcap;
-		k->wb = rq, k->wcap = rqcap, k->wlen = rqlen;
-		k->wmsgs = rqmsgs, k->woff = 0;
-		rq = t, rqcap = tc, rqlen = rqmsgs = 0;
+		k->wb = ctx->rq, k->wcap = ctx->rqcap, k->wlen = ctx->rqlen;
+		k->wmsgs = ctx->rqmsgs, k->woff = 0;
+		ctx->rq = t, ctx->rqcap = tc, ctx->rqlen = ctx->rqmsgs = 0;
 		k->taken += k->wmsgs;
 		return;
 	}
-	if (sp_kind == FRAME_LINE || sp_kind == FRAME_NUL) {
-		len = batch_delim(&msgs, &add);
-		if (len == 0 && in_over) {
+	if (ctx->kind == FRAME_LINE || ctx->kind == FRAME_NUL) {
+		len = batch_delim(ctx, &msgs, &add);
+		if (len == 0 && ctx->in_over) {
 			warnx("stdin: %s of more than %zu bytes, over the limit "
-			    "(--max-message raises it)", sp_kind == FRAME_NUL ?
-			    "message" : "line", pool_in.max);
-			pool_in_failed = true;
+			    "(--max-message raises it)", ctx->kind == FRAME_NUL ?
+			    "message" : "line", ctx->in.max);
+			ctx->in_failed = true;
 			return;
 		}
 		if (len == 0) {
-			in_starved = true;
+			ctx->in_starved = true;
 			return;
 		}
-		data = pool_in.buf + pool_in.start;
-		pool_in.start += len;
-		pool_in.scan = pool_in.start;
+		data = ctx->in.buf + ctx->in.start;
+		ctx->in.start += len;
+		ctx->in.scan = ctx->in.start;
 	} else {
 		char *m, hdr[16];
 		const char *tr;
@@ -243,9 +236,9 @@ worker_feed(int w)
 		int rc = 0;
 
 		k->wlen = 0;
-		size_t want = batch_limit();
-		while (k->wlen < want && (rc = frame_next(&pool_in, &m, &ml)) == 1) {
-			size_t hl = frame_header(sp_kind, ml, hdr, &tr, &tl);
+		size_t want = batch_limit(ctx);
+		while (k->wlen < want && (rc = frame_next(&ctx->in, &m, &ml)) == 1) {
+			size_t hl = frame_header(ctx->kind, ml, hdr, &tr, &tl);
 			buf_append(&k->wb, &k->wlen, &k->wcap, hdr, hl, POOL_BATCH);
 			buf_append(&k->wb, &k->wlen, &k->wcap, m, ml, POOL_BATCH);
 			buf_append(&k->wb, &k->wlen, &k->wcap, tr, tl, POOL_BATCH);
@@ -253,12 +246,12 @@ worker_feed(int w)
 		}
 		if (msgs == 0 && rc == -1) {
 			int e = errno;
-			warnx("stdin: %s%s", frame_strerror(&pool_in, e),
+			warnx("stdin: %s%s", frame_strerror(&ctx->in, e),
 			    e == EMSGSIZE ? " (--max-message raises it)" : "");
-			pool_in_failed = true;
+			ctx->in_failed = true;
 		}
 		if (msgs == 0) {
-			in_starved = !pool_in_failed;
+			ctx->in_starved = !ctx->in_failed;
 			return;
 		}
 		k->woff = 0, k->wmsgs = msgs, k->taken += msgs;
@@ -272,8 +265,8 @@ worker_feed(int w)
 		buf_append(&k->wb, &k->wlen, &k->wcap, data, len, POOL_BATCH);
 		if (add)
 			buf_append(&k->wb, &k->wlen, &k->wcap,
-			    sp_kind == FRAME_NUL ? "" : "\n", 1, POOL_BATCH);
-		pool_worker_quit(w, "closed its input");
+			    ctx->kind == FRAME_NUL ? "" : "\n", 1, POOL_BATCH);
+		pool_worker_quit(ctx, w, "closed its input");
 		return;
 	}
 	size_t done = n > 0 ? (size_t)n : 0;
@@ -285,15 +278,15 @@ worker_feed(int w)
 	buf_append(&k->wb, &k->wlen, &k->wcap, data, len, POOL_BATCH);
 	if (add)
 		buf_append(&k->wb, &k->wlen, &k->wcap,
-		    sp_kind == FRAME_NUL ? "" : "\n", 1, POOL_BATCH);
+		    ctx->kind == FRAME_NUL ? "" : "\n", 1, POOL_BATCH);
 	k->woff = done;
 }
 
 /* Writes the rest of W's batch. */
 static void
-worker_push(int w)
+worker_push(struct spawnpipe *ctx, int w)
 {
-	struct worker *k = &pool_wk[w];
+	struct worker *k = &ctx->wk[w];
 	ssize_t n = write(k->tw, k->wb + k->woff, k->wlen - k->woff);
 
 	if (n > 0) {
@@ -301,19 +294,19 @@ worker_push(int w)
 		if (k->woff == k->wlen)
 			k->woff = k->wlen = k->wmsgs = 0;
 	} else if (n == -1 && errno != EAGAIN && errno != EINTR)
-		pool_worker_quit(w, "closed its input");
+		pool_worker_quit(ctx, w, "closed its input");
 }
 
 /* Input side of the poll set; returns the new count. */
 int
-pool_poll_in(struct pollfd *pf, int n, int *pin)
+pool_poll_in(struct spawnpipe *ctx, struct pollfd *pf, int n, int *pin)
 {
-	bool more = input_more();
+	bool more = input_more(ctx);
 	int ready = 0;
 
 	*pin = -1;
-	for (int i = 0; i < sp_nkids; i++) {
-		struct worker *k = &pool_wk[i];
+	for (int i = 0; i < ctx->nkids; i++) {
+		struct worker *k = &ctx->wk[i];
 		k->pout = -1;
 		if (k->in_closed)
 			continue;
@@ -322,8 +315,8 @@ pool_poll_in(struct pollfd *pf, int n, int *pin)
 		pf[n] = (struct pollfd){ .fd = k->tw, .events = want ? POLLOUT : 0 };
 		k->pout = n++;
 	}
-	if (ready > 0 && !pool_in_failed && !pool_in.eof &&
-	    (in_starved || frame_pending(&pool_in) < POOL_INPUT_HIGH)) {
+	if (ready > 0 && !ctx->in_failed && !ctx->in.eof &&
+	    (ctx->in_starved || frame_pending(&ctx->in) < POOL_INPUT_HIGH)) {
 		pf[n] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		*pin = n++;
 	}
@@ -332,51 +325,51 @@ pool_poll_in(struct pollfd *pf, int n, int *pin)
 
 /* After poll: read stdin, feed the ready workers, close inputs at EOF. */
 void
-pool_dispatch(struct pollfd *pf, int pin)
+pool_dispatch(struct spawnpipe *ctx, struct pollfd *pf, int pin)
 {
 	if (pin >= 0 && pf[pin].revents != 0) {
-		ssize_t r = frame_fill(&pool_in);
+		ssize_t r = frame_fill(&ctx->in);
 		if (r > 0 || r == 0)
-			in_starved = false;
+			ctx->in_starved = false;
 		else if (errno != EAGAIN && errno != EINTR) {
 			warn("stdin");
-			pool_in_failed = true;
+			ctx->in_failed = true;
 		}
 	}
 	size_t ready = 0;
-	for (int i = 0; i < sp_nkids; i++)
-		ready += pool_wk[i].pout >= 0 && !pool_wk[i].in_closed &&
-		    pool_wk[i].wlen == 0 &&
-		    (pf[pool_wk[i].pout].revents & POLLOUT);
-	size_t start = rr;
-	for (int j = 0; j < sp_nkids; j++) {
-		int i = (int)((start + (size_t)j) % (size_t)sp_nkids);
-		struct worker *k = &pool_wk[i];
+	for (int i = 0; i < ctx->nkids; i++)
+		ready += ctx->wk[i].pout >= 0 && !ctx->wk[i].in_closed &&
+		    ctx->wk[i].wlen == 0 &&
+		    (pf[ctx->wk[i].pout].revents & POLLOUT);
+	size_t start = ctx->rr;
+	for (int j = 0; j < ctx->nkids; j++) {
+		int i = (int)((start + (size_t)j) % (size_t)ctx->nkids);
+		struct worker *k = &ctx->wk[i];
 		if (k->pout < 0 || k->in_closed || pf[k->pout].revents == 0)
 			continue;
 		if (pf[k->pout].revents & POLLERR) {
-			pool_worker_quit(i, "closed its input");
+			pool_worker_quit(ctx, i, "closed its input");
 			continue;
 		}
-		if (k->wlen == 0 && input_more()) {
+		if (k->wlen == 0 && input_more(ctx)) {
 			/* The ready workers share what is buffered evenly. */
-			share_div = ready > 1 ? ready-- : 1;
-			worker_feed(i);
+			ctx->share_div = ready > 1 ? ready-- : 1;
+			worker_feed(ctx, i);
 		}
 		if (!k->in_closed && k->wlen > 0)
-			worker_push(i);
-		rr = (size_t)i + 1;
+			worker_push(ctx, i);
+		ctx->rr = (size_t)i + 1;
 	}
-	if (!pool_input_done())
+	if (!pool_input_done(ctx))
 		return;
 	/* Only when every batch is out: a worker that quits with part of
 	 * its batch unwritten hands it back, and someone must take it. */
-	for (int i = 0; i < sp_nkids; i++)
-		if (!pool_wk[i].in_closed && pool_wk[i].wlen > 0)
+	for (int i = 0; i < ctx->nkids; i++)
+		if (!ctx->wk[i].in_closed && ctx->wk[i].wlen > 0)
 			return;
-	for (int i = 0; i < sp_nkids; i++)
-		if (!pool_wk[i].in_closed) {
-			pool_wk[i].in_closed = true;
-			close(pool_wk[i].tw);
+	for (int i = 0; i < ctx->nkids; i++)
+		if (!ctx->wk[i].in_closed) {
+			ctx->wk[i].in_closed = true;
+			close(ctx->wk[i].tw);
 		}
 }

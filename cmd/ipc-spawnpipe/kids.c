@@ -12,20 +12,18 @@
 
 #define KILL_GRACE_NS (2000000000LL)
 
-struct kid *sp_kids;
-int sp_nkids, sp_nreaped;
-int sp_tstage;
-int sp_first_fail;
-static int got_sig;     /* a terminating signal we received */
+/* The run whose children kids_cleanup signals: sig_cleanup's handlers
+ * take no argument. */
+static struct spawnpipe *cleanup_ctx;
 
 static void
-kids_kill(int signo)
+kids_kill(struct spawnpipe *ctx, int signo)
 {
-	for (int i = 0; i < sp_nkids; i++)
-		if (sp_kids[i].pid > 0 && !sp_kids[i].reaped &&
-		    kill(sp_kids[i].pid, signo) == -1 &&
+	for (int i = 0; i < ctx->nkids; i++)
+		if (ctx->kids[i].pid > 0 && !ctx->kids[i].reaped &&
+		    kill(ctx->kids[i].pid, signo) == -1 &&
 		    errno != ESRCH)
-			warn("kill %d", (int)sp_kids[i].pid);
+			warn("kill %d", (int)ctx->kids[i].pid);
 }
 
 /* At any exit of ours, children still running get the signal we die of
@@ -34,27 +32,30 @@ kids_kill(int signo)
 static void
 kids_cleanup(void)
 {
+	struct spawnpipe *ctx = cleanup_ctx;
 	int s = sig_caught();
 
 	if (s != 0 && sig_caught_code() == SI_KERNEL)
 		return;  /* the terminal sent it to them too */
-	kids_kill(s != 0 ? s : SIGTERM);
+	kids_kill(ctx, s != 0 ? s : SIGTERM);
 }
 
 void
-sp_kids_init(int n)
+sp_kids_init(struct spawnpipe *ctx, int n)
 {
-	sp_kids = calloc((size_t)n, sizeof *sp_kids);
-	if (sp_kids == NULL)
+	ctx->kids = calloc((size_t)n, sizeof *ctx->kids);
+	if (ctx->kids == NULL)
 		err(EXIT_FAIL, "malloc");
-	sp_nkids = n;
+	ctx->nkids = n;
+	cleanup_ctx = ctx;
 	sig_cleanup(kids_cleanup);
 }
 
 /* Starts child I; exits 127/126 with a message when COMMAND cannot run,
  * which a child's own `exit 127` never prints. */
 void
-sp_kid_start(int i, struct spawn *sp, char **argv, char **env)
+sp_kid_start(struct spawnpipe *ctx, int i, struct spawn *sp, char **argv,
+    char **env)
 {
 	int status;
 
@@ -64,16 +65,16 @@ sp_kid_start(int i, struct spawn *sp, char **argv, char **env)
 			err(EXIT_FAIL, "fork");
 		err(status, "cannot run '%s'", argv[0]);
 	}
-	sp_kids[i].pid = sp->pid;
-	if (sp_verbose)
+	ctx->kids[i].pid = sp->pid;
+	if (ctx->verbose)
 		warnx("started %s as pid %d", argv[0], (int)sp->pid);
 }
 
 static void
-kids_reap(void)
+kids_reap(struct spawnpipe *ctx)
 {
-	for (int i = 0; i < sp_nkids; i++) {
-		struct kid *k = &sp_kids[i];
+	for (int i = 0; i < ctx->nkids; i++) {
+		struct kid *k = &ctx->kids[i];
 		pid_t p;
 
 		if (k->reaped)
@@ -86,11 +87,11 @@ kids_reap(void)
 		if (p == -1)
 			k->wstatus = EXIT_FAIL << 8;
 		k->reaped = true;
-		sp_nreaped++;
+		ctx->nreaped++;
 		int st = spawn_status(k->wstatus);
-		if (st != 0 && sp_first_fail == 0)
-			sp_first_fail = st;
-		if (sp_verbose)
+		if (st != 0 && ctx->first_fail == 0)
+			ctx->first_fail = st;
+		if (ctx->verbose)
 			warnx("pid %d exited with status %d", (int)k->pid, st);
 	}
 }
@@ -120,70 +121,70 @@ take_signal(int *code)
 
 /* After each wake-up: forward signals, run the timeout, reap. */
 void
-sp_supervise(bool drain)
+sp_supervise(struct spawnpipe *ctx, bool drain)
 {
 	int code, s;
 
 	if (drain)
 		sig_drain();
 	if ((s = take_signal(&code)) != 0) {
-		got_sig = s;
+		ctx->got_sig = s;
 		/* A terminal's signal went to the whole process group, the
 		 * child(ren) included: sending it again would deliver it twice. */
 		if (code != SI_KERNEL)
-			kids_kill(s);
-		if (sp_verbose)
+			kids_kill(ctx, s);
+		if (ctx->verbose)
 			warnx("got signal %d%s", s, code == SI_KERNEL ?
 			    " (the terminal sent it to the children too)" :
 			    ", forwarded");
 	}
-	if (sp_tstage < 2 && sig_alarmed()) {
-		sp_tstage++;
-		if (sp_verbose)
-			warnx("timeout: sending %s", sp_tstage == 1 ? "SIGTERM" :
+	if (ctx->tstage < 2 && sig_alarmed()) {
+		ctx->tstage++;
+		if (ctx->verbose)
+			warnx("timeout: sending %s", ctx->tstage == 1 ? "SIGTERM" :
 			    "SIGKILL");
-		kids_kill(sp_tstage == 1 ? SIGTERM : SIGKILL);
-		if (sp_tstage == 1)
+		kids_kill(ctx, ctx->tstage == 1 ? SIGTERM : SIGKILL);
+		if (ctx->tstage == 1)
 			sig_alarm(KILL_GRACE_NS);
 	}
 	if (sig_child())
-		kids_reap();
+		kids_reap(ctx);
 }
 
 /* Poll with the self-pipe of signals in slot 0. */
 void
-sp_wait_events(struct pollfd *pf, int n, int tmo)
+sp_wait_events(struct spawnpipe *ctx, struct pollfd *pf, int n, int tmo)
 {
 	pf[0] = (struct pollfd){ .fd = sig_fd(), .events = POLLIN };
 	if (poll(pf, (nfds_t)n, tmo) == -1 && errno != EINTR)
 		err(EXIT_FAIL, "poll");
 	/* The flags are set by the handlers; the self-pipe only wakes us. */
-	sp_supervise(pf[0].revents != 0);
+	sp_supervise(ctx, pf[0].revents != 0);
 }
 
 /* The final status: a timeout gives 124; a child killed by the signal we
  * were sent makes us die of it too (so a calling shell script stops);
  * otherwise the first failure's status, or FALLBACK if all succeeded. */
 noreturn void
-sp_finish(int fallback)
+sp_finish(struct spawnpipe *ctx, int fallback)
 {
-	int st = sp_first_fail ? sp_first_fail : fallback;
+	int st = ctx->first_fail ? ctx->first_fail : fallback;
 
-	if (sp_tstage > 0)
+	if (ctx->tstage > 0)
 		exit(EXIT_TIMEOUT);
-	for (int i = 0; i < sp_nkids; i++) {
-		int w = sp_kids[i].wstatus;
+	for (int i = 0; i < ctx->nkids; i++) {
+		int w = ctx->kids[i].wstatus;
 		if (!WIFSIGNALED(w))
 			continue;
 		int s = WTERMSIG(w);
-		if (got_sig != 0 && s == got_sig &&
+		if (ctx->got_sig != 0 && s == ctx->got_sig &&
 		    (s == SIGINT || s == SIGTERM || s == SIGHUP)) {
 			fflush(stderr);
 			sig_die(s);
 		}
-		if (s != SIGPIPE && s != SIGINT && s != got_sig &&
+		if (s != SIGPIPE && s != SIGINT && s != ctx->got_sig &&
 		    spawn_status(w) == st)
-			warnx("%s: killed by signal %d (%s)", sp_cmd, s,
+			warnx("%s: killed by signal %d (%s)", ctx->cmd, s,
 			    strsignal(s));
 		break;
 	}

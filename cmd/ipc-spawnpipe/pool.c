@@ -18,66 +18,60 @@
  * 2000000 through -j 2 of awk took 20% less time than with 16 KiB. */
 #define POOL_PIPE_SZ (128 * 1024)
 
-struct worker *pool_wk;
-bool pool_lost;
-int pool_out_err;
-static struct merge mg;             /* line output */
-static struct outbuf ob;            /* framed output */
-
 /* Framed output of W: each whole message goes out with W's tag. */
 static int
-worker_frames(int w)
+worker_frames(struct spawnpipe *ctx, int w)
 {
-	struct worker *k = &pool_wk[w];
+	struct worker *k = &ctx->wk[w];
 	char *m;
-	size_t ml, pl = sp_tag ? strlen(k->prefix) : 0;
+	size_t ml, pl = ctx->tag ? strlen(k->prefix) : 0;
 	int rc;
 
 	while ((rc = frame_next(&k->fo, &m, &ml)) == 1)
-		if (frame_put(&ob, sp_kind, k->prefix, pl, m, ml) == -1)
+		if (frame_put(&ctx->ob, ctx->kind, k->prefix, pl, m, ml) == -1)
 			return -1;
 	if (rc == -1 && errno != EAGAIN) {
 		int e = errno;
 		warnx("output of worker %d: %s%s", w, frame_strerror(&k->fo, e),
 		    e == EMSGSIZE ? " (--max-message raises it)" : "");
 		k->fo.start = k->fo.end;  /* drop the malformed rest */
-		if (sp_first_fail == 0)
-			sp_first_fail = EXIT_FAIL;
+		if (ctx->first_fail == 0)
+			ctx->first_fail = EXIT_FAIL;
 	}
-	return ob_flush(&ob);
+	return ob_flush(&ctx->ob);
 }
 
 /* W's output is readable: merge it onto stdout. */
 static void
-worker_pull(int w)
+worker_pull(struct spawnpipe *ctx, int w)
 {
-	struct worker *k = &pool_wk[w];
+	struct worker *k = &ctx->wk[w];
 	static char buf[64 * 1024];
 	ssize_t n;
 	int rc = 0;
 
-	if (sp_kind == FRAME_LINE) {
+	if (ctx->kind == FRAME_LINE) {
 		n = read(k->fr, buf, sizeof buf);
 		if (n > 0)
-			rc = merge_feed(&mg, &k->src, buf, (size_t)n);
+			rc = merge_feed(&ctx->mg, &k->src, buf, (size_t)n);
 		else if (n == 0)
-			rc = merge_end(&mg, &k->src);
+			rc = merge_end(&ctx->mg, &k->src);
 	} else {
 		n = frame_fill(&k->fo);
 		if (n >= 0)
-			rc = worker_frames(w);
+			rc = worker_frames(ctx, w);
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (rc == -1 && pool_out_err == 0) {
-		pool_out_err = errno;
+	if (rc == -1 && ctx->out_err == 0) {
+		ctx->out_err = errno;
 		/* Nobody reads our output: workers die of SIGPIPE on their
 		 * next write, and get no more input. */
-		pool_in_failed = true;
-		for (int i = 0; i < sp_nkids; i++)
-			if (!pool_wk[i].out_done) {
-				pool_wk[i].out_done = true;
-				close(pool_wk[i].fr);
+		ctx->in_failed = true;
+		for (int i = 0; i < ctx->nkids; i++)
+			if (!ctx->wk[i].out_done) {
+				ctx->wk[i].out_done = true;
+				close(ctx->wk[i].fr);
 			}
 		return;
 	}
@@ -90,12 +84,12 @@ worker_pull(int w)
 }
 
 static void
-pool_spawn(char **argv)
+pool_spawn(struct spawnpipe *ctx, char **argv)
 {
-	pool_wk = calloc((size_t)sp_nkids, sizeof *pool_wk);
-	if (pool_wk == NULL)
+	ctx->wk = calloc((size_t)ctx->nkids, sizeof *ctx->wk);
+	if (ctx->wk == NULL)
 		err(EXIT_FAIL, "malloc");
-	for (int i = 0; i < sp_nkids; i++) {
+	for (int i = 0; i < ctx->nkids; i++) {
 		struct spawn sp = { .fd_extra = -1 };
 		char env[32], *envv[2] = { env, NULL };
 		int a[2], b[2];
@@ -106,16 +100,16 @@ pool_spawn(char **argv)
 		(void)fcntl(a[1], F_SETPIPE_SZ, POOL_PIPE_SZ);  /* best effort */
 		sp.fd_in = a[0];
 		sp.fd_out = b[1];
-		sp_kid_start(i, &sp, argv, envv);
+		sp_kid_start(ctx, i, &sp, argv, envv);
 		close(a[0]);
 		close(b[1]);
-		pool_wk[i].tw = a[1];
-		pool_wk[i].fr = b[0];
+		ctx->wk[i].tw = a[1];
+		ctx->wk[i].fr = b[0];
 		if (io_nonblock(a[1], true) == -1 || io_nonblock(b[0], true) == -1)
 			err(EXIT_FAIL, "fcntl");
-		snprintf(pool_wk[i].prefix, sizeof pool_wk[i].prefix, "%d\t", i);
-		merge_src_init(&pool_wk[i].src, sp_tag ? pool_wk[i].prefix : NULL);
-		frame_reader_init(&pool_wk[i].fo, b[0], sp_kind, sp_max_msg);
+		snprintf(ctx->wk[i].prefix, sizeof ctx->wk[i].prefix, "%d\t", i);
+		merge_src_init(&ctx->wk[i].src, ctx->tag ? ctx->wk[i].prefix : NULL);
+		frame_reader_init(&ctx->wk[i].fo, b[0], ctx->kind, ctx->max_msg);
 	}
 }
 
@@ -127,90 +121,91 @@ pool_spawn(char **argv)
  * seventh of the switches. On an idle CPU we run at once as before. The
  * workers were started before this, with the policy we were given. */
 static void
-dispatcher_batch(void)
+dispatcher_batch(struct spawnpipe *ctx)
 {
 	struct sched_param sp = { .sched_priority = 0 };
 
 	if (sched_getscheduler(0) == SCHED_OTHER &&
-	    sched_setscheduler(0, SCHED_BATCH, &sp) == -1 && sp_verbose)
+	    sched_setscheduler(0, SCHED_BATCH, &sp) == -1 && ctx->verbose)
 		warn("SCHED_BATCH");
 }
 
 /* Workers that exited while still owed input quit; all gone with input
  * left means that input cannot be handled. */
 static void
-pool_check_kids(void)
+pool_check_kids(struct spawnpipe *ctx)
 {
 	int alive = 0;
 
-	for (int i = 0; i < sp_nkids; i++) {
-		int st = spawn_status(sp_kids[i].wstatus);
-		if (sp_kids[i].reaped && (!pool_wk[i].in_closed || st != 0) &&
-		    !pool_wk[i].reported) {
+	for (int i = 0; i < ctx->nkids; i++) {
+		int st = spawn_status(ctx->kids[i].wstatus);
+		if (ctx->kids[i].reaped && (!ctx->wk[i].in_closed || st != 0) &&
+		    !ctx->wk[i].reported) {
 			char why[64];
 			snprintf(why, sizeof why, "exited with status %d", st);
-			if (!pool_wk[i].in_closed)
-				pool_worker_quit(i, why);
+			if (!ctx->wk[i].in_closed)
+				pool_worker_quit(ctx, i, why);
 			else
-				pool_worker_report(i, why);
+				pool_worker_report(ctx, i, why);
 		}
-		if (!pool_wk[i].in_closed)
+		if (!ctx->wk[i].in_closed)
 			alive++;
 	}
-	if (alive == 0 && !pool_input_done() && !pool_in_failed) {
+	if (alive == 0 && !pool_input_done(ctx) && !ctx->in_failed) {
 		warnx("no worker left: the rest of the input was not handled");
-		pool_in_failed = true;
-		pool_lost = true;
+		ctx->in_failed = true;
+		ctx->lost = true;
 	}
 }
 
 noreturn void
-pool_run(char **argv, int workers)
+pool_run(struct spawnpipe *ctx, char **argv, int workers)
 {
 	struct pollfd *pf;
 	int64_t last = 0;
 
-	sp_kids_init(workers);
+	sp_kids_init(ctx, workers);
 	pf = calloc((size_t)workers * 2 + 2, sizeof *pf);
 	if (pf == NULL)
 		err(EXIT_FAIL, "malloc");
-	frame_reader_init(&pool_in, STDIN_FILENO, sp_kind, sp_max_msg);
-	merge_init(&mg, STDOUT_FILENO, 0);
-	ob_init(&ob, STDOUT_FILENO, 0);
-	pool_spawn(argv);
-	dispatcher_batch();
+	frame_reader_init(&ctx->in, STDIN_FILENO, ctx->kind, ctx->max_msg);
+	merge_init(&ctx->mg, STDOUT_FILENO, 0);
+	ob_init(&ctx->ob, STDOUT_FILENO, 0);
+	pool_spawn(ctx, argv);
+	dispatcher_batch(ctx);
 	for (;;) {
 		int n = 1, pin, tmo = -1, open = 0;
 
-		pool_check_kids();
-		for (int i = 0; i < sp_nkids; i++)
-			open += !pool_wk[i].out_done;
-		if (sp_nreaped == sp_nkids) {
+		pool_check_kids(ctx);
+		for (int i = 0; i < ctx->nkids; i++)
+			open += !ctx->wk[i].out_done;
+		if (ctx->nreaped == ctx->nkids) {
 			if (last == 0)
 				last = num_now();
 			int64_t left = last + DRAIN_NS - num_now();
-			if (open == 0 || sp_tstage == 2 || left <= 0)
+			if (open == 0 || ctx->tstage == 2 || left <= 0)
 				break;
 			tmo = (int)(left / 1000000 + 1);
 		}
-		n = pool_poll_in(pf, n, &pin);
-		for (int i = 0; i < sp_nkids; i++) {
-			pool_wk[i].pin = -1;
-			if (!pool_wk[i].out_done) {
-				pf[n] = (struct pollfd){ .fd = pool_wk[i].fr, .events = POLLIN };
-				pool_wk[i].pin = n++;
+		n = pool_poll_in(ctx, pf, n, &pin);
+		for (int i = 0; i < ctx->nkids; i++) {
+			ctx->wk[i].pin = -1;
+			if (!ctx->wk[i].out_done) {
+				pf[n] = (struct pollfd){ .fd = ctx->wk[i].fr, .events = POLLIN };
+				ctx->wk[i].pin = n++;
 			}
 		}
-		sp_wait_events(pf, n, tmo);
-		for (int i = 0; i < sp_nkids; i++)
-			if (pool_wk[i].pin >= 0 && !pool_wk[i].out_done &&
-			    pf[pool_wk[i].pin].revents != 0) {
-				worker_pull(i);
+		sp_wait_events(ctx, pf, n, tmo);
+		for (int i = 0; i < ctx->nkids; i++)
+			if (ctx->wk[i].pin >= 0 && !ctx->wk[i].out_done &&
+			    pf[ctx->wk[i].pin].revents != 0) {
+				worker_pull(ctx, i);
 				last = num_now();
 			}
-		pool_dispatch(pf, pin);
+		pool_dispatch(ctx, pf, pin);
 	}
-	if (pool_out_err != 0 && pool_out_err != EPIPE)
-		warnc(pool_out_err, "stdout");
-	sp_finish(pool_out_err != 0 || pool_lost || pool_in_failed ? EXIT_FAIL : 0);
+	if (ctx->out_err != 0 && ctx->out_err != EPIPE)
+		warnc(ctx->out_err, "stdout");
+	sp_finish(ctx, ctx->out_err != 0 || ctx->lost || ctx->in_failed ?
+	    EXIT_FAIL : 0);
 }
