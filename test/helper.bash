@@ -38,6 +38,12 @@ poll_until() {
 	done
 }
 
+# size_is FILE N: FILE holds N bytes now (for poll_until: an argument
+# written as "$(stat ...)" would be taken once, not at each try).
+size_is() {
+	[ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]
+}
+
 # serve_bg COMMAND...: runs COMMAND in the background with its fd 3 on a
 # FIFO, reads the addresses it writes there once listening (--ready-fd 3
 # must be in COMMAND), and sets:

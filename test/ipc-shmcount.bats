@@ -219,8 +219,12 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	[[ "$stderr" == *"unknown version"* ]]
 }
 
+# fifo_writer_blocked PID: PID's child (timeout's sh, once it is started)
+# waits in open(2) for a reader of its FIFO.
 fifo_writer_blocked() {
-	[ "$(cat "/proc/$1/wchan" 2>/dev/null)" = wait_for_partner ]
+	local kid
+	kid=$(pgrep -P "$1") || return 1
+	[ "$(cat "/proc/$kid/wchan" 2>/dev/null)" = wait_for_partner ]
 }
 
 @test "a FIFO, a directory or a symbolic link in /dev/shm is refused without blocking" {
@@ -232,11 +236,11 @@ fifo_writer_blocked() {
 	# A writer waiting for a reader on the FIFO is not released by us.
 	timeout 60 sh -c 'echo kept >"$1"' sh "/dev/shm/$C" &
 	local w=$!
-	poll_until 30 fifo_writer_blocked "$(pgrep -P $w)"
+	poll_until 30 fifo_writer_blocked $w
 	run -1 timeout 60 ipc-shmcount get "$C"
 	run -1 timeout 60 ipc-shmcount rm "$C"
 	run -1 timeout 60 ipc-shmcount wait "$C" --ge 1
-	fifo_writer_blocked "$(pgrep -P $w)"
+	fifo_writer_blocked $w
 	run -0 timeout 60 cat "/dev/shm/$C"
 	[ "$output" = kept ]
 	wait $w

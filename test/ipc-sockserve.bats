@@ -123,7 +123,7 @@ s.close()" "$i" &
 	cmp bin "$srv_out"
 	serve_bg ipc-sockserve -r 3 0
 	pyclient "$srv_addr" <bin
-	poll_until 30 test "$(stat -c %s "$srv_out")" -eq "$(stat -c %s bin)"
+	poll_until 30 size_is "$srv_out" "$(stat -c %s bin)"
 	cmp bin "$srv_out"
 }
 
@@ -1067,7 +1067,7 @@ b|c," ]
 	keep.close()
 	EOF
 	# once the survivor's message is out, its memory is free again
-	poll_until 30 test "$(stat -c %s "$srv_out")" -eq 600001
+	poll_until 30 size_is "$srv_out" 600001
 	printf 'c\0' | pyclient "$srv_addr"
 	wait_exit "$srv_pid" 30
 	[ "$status" -eq 1 ]
