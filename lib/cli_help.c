@@ -76,8 +76,17 @@ synopsis(FILE *f, const struct cli_tool *t, const struct cli_verb *v,
 			len += snprintf(buf + len, sizeof buf - (size_t)len,
 			    " [--%s]", o->name);
 	}
-	if (v->operands != NULL && v->operands[0] != '\0')
-		snprintf(buf + len, sizeof buf - (size_t)len, " %s", v->operands);
+	if (v->operands != NULL && v->operands[0] != '\0') {
+		/* An optional part ("[-- COMMAND [ARG...]]") stays whole. */
+		int depth = 0;
+		buf[len++] = ' ';
+		for (const char *p = v->operands; *p != '\0' &&
+		    (size_t)len < sizeof buf - 1; p++) {
+			depth += (*p == '[') - (*p == ']');
+			buf[len++] = *p == ' ' && depth > 0 ? '\x1f' : *p;
+		}
+		buf[len] = '\0';
+	}
 	/* Print word by word, breaking only at real spaces. */
 	int col = fprintf(f, "%s", lead), ind = (int)strlen(lead) + 4;
 	for (char *p = buf; *p != '\0';) {

@@ -16,18 +16,18 @@
 #include "sockserve.h"
 
 static bool
-peer_allowed(int fd, struct ucred *cr)
+peer_allowed(struct server *srv, int fd, struct ucred *cr)
 {
 	socklen_t l = sizeof *cr;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &l) == -1)
 		return false;
-	if (opt.allow_any || cr->uid == geteuid() || cr->uid == 0)
+	if (srv->opt.allow_any || cr->uid == geteuid() || cr->uid == 0)
 		return true;
-	for (int i = 0; i < opt.nallow; i++)
-		if (cr->uid == opt.allow[i])
+	for (int i = 0; i < srv->opt.nallow; i++)
+		if (cr->uid == srv->opt.allow[i])
 			return true;
-	if (opt.verbose)
+	if (srv->opt.verbose)
 		warnx("refused a peer of uid %u (pid %d): --allow-uid admits it",
 		    (unsigned)cr->uid, (int)cr->pid);
 	return false;
@@ -35,18 +35,18 @@ peer_allowed(int fd, struct ucred *cr)
 
 /* ---- connections per source ---- */
 
-static struct keycount sources;  /* open connections per source */
 
 /* The source of a connection: its address without the port (an IPv4
  * address mapped into IPv6 counts as the IPv4 one), or a Unix peer's uid. */
 static void
-source_key(const struct sockaddr_storage *ss, const struct ucred *cr,
+source_key(struct server *srv, const struct sockaddr_storage *ss,
+    const struct ucred *cr,
     struct kc_key *k)
 {
 	unsigned char b[1 + 16];
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
 
-	if (unixsock) {
+	if (srv->unixsock) {
 		b[0] = 'u';
 		memcpy(b + 1, &cr->uid, sizeof cr->uid);
 		kc_key(k, b, 1 + sizeof cr->uid);
@@ -68,41 +68,42 @@ source_key(const struct sockaddr_storage *ss, const struct ucred *cr,
 /* Counts a new connection against its source's --max-per-source; false
  * (with a -v note) when that source has as many open already. */
 static bool
-source_take(const struct sockaddr_storage *ss, socklen_t sl,
+source_take(struct server *srv, const struct sockaddr_storage *ss, socklen_t sl,
     const struct ucred *cr, struct kc_key *k)
 {
 	char name[160];
 
-	if (opt.max_per_source == 0)
+	if (srv->opt.max_per_source == 0)
 		return true;
-	source_key(ss, cr, k);
-	if (kc_take(&sources, k, (uint32_t)opt.max_per_source))
+	source_key(srv, ss, cr, k);
+	if (kc_take(&srv->sources, k, (uint32_t)srv->opt.max_per_source))
 		return true;
-	if (opt.verbose) {
-		if (unixsock)
+	if (srv->opt.verbose) {
+		if (srv->unixsock)
 			snprintf(name, sizeof name, "uid %u (pid %d)",
 			    (unsigned)cr->uid, (int)cr->pid);
 		else
 			addr_format((const struct sockaddr *)ss, sl, ADDR_TCP,
 			    name, sizeof name);
 		warnx("%s: closed: %lld connections from its %s already "
-		    "(--max-per-source)", name, opt.max_per_source,
-		    unixsock ? "uid" : "address");
+		    "(--max-per-source)", name, srv->opt.max_per_source,
+		    srv->unixsock ? "uid" : "address");
 	}
 	return false;
 }
 
 void
-source_put(const struct kc_key *k)
+source_put(struct server *srv, const struct kc_key *k)
 {
-	if (opt.max_per_source != 0)
-		kc_put(&sources, k);
+	if (srv->opt.max_per_source != 0)
+		kc_put(&srv->sources, k);
 }
 
 /* ---- accepting ---- */
 
 static void
-conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
+conn_add(struct server *srv, int fd, const struct sockaddr_storage *ss,
+    socklen_t sl,
     const struct ucred *cr, const struct kc_key *source, int64_t now)
 {
 	struct conn *c = calloc(1, sizeof *c);
@@ -115,51 +116,52 @@ conn_add(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 	c->source = *source;
 	memcpy(&c->peer, ss, sl);
 	c->peerlen = sl;
-	c->pid = unixsock ? cr->pid : 0;
-	if (opt.peer) {
+	c->pid = srv->unixsock ? cr->pid : 0;
+	if (srv->opt.peer) {
 		char name[160];
 		if (asprintf(&c->prefix, "%s\t",
-		    conn_name(c, name, sizeof name)) == -1)
+		    conn_name(srv, c, name, sizeof name)) == -1)
 			err(EXIT_FAIL, "malloc");
 	}
 	merge_src_init(&c->src, c->prefix);
-	if (msgmode)
-		frame_reader_init(&c->fr, fd, opt.len32 ? FRAME_LEN32 : opt.kind,
-		    opt.max_msg);
-	held_attach(c);
-	c->next = conns;
-	if (conns)
-		conns->prev = c;
-	conns = c;
-	if (opt.broadcast && in_eof)
-		bcast_shut(c);
+	if (srv->msgmode)
+		frame_reader_init(&c->fr, fd, srv->opt.len32 ? FRAME_LEN32
+		    : srv->opt.kind,
+		    srv->opt.max_msg);
+	held_attach(srv, c);
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	if (srv->opt.broadcast && srv->in_eof)
+		bcast_shut(srv, c);
 	/* A short-lived client has often sent everything already: read it
 	 * now and skip the trips through epoll for it. */
-	if (!c->dead && !opt.broadcast)
-		conn_read(c, now);
+	if (!c->dead && !srv->opt.broadcast)
+		conn_read(srv, c, now);
 	if (!c->dead)
-		ep_ctl(EPOLL_CTL_ADD, &c->it, EPOLLIN);
+		ep_ctl(srv, EPOLL_CTL_ADD, &c->it, EPOLLIN);
 }
 
 static void
-accept_failed(int64_t now)
+accept_failed(struct server *srv, int64_t now)
 {
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 	    errno == ENOMEM) {
 		/* The connection stays in the backlog and the listener stays
 		 * readable: stop polling it for a while instead of spinning. */
-		if (now - last_emfile_warn > 10000000000LL) {
+		if (now - srv->last_emfile_warn > 10000000000LL) {
 			warn("accept (pausing)");
-			last_emfile_warn = now;
+			srv->last_emfile_warn = now;
 		}
-		resume_at = now + EMFILE_PAUSE_NS;
+		srv->resume_at = now + EMFILE_PAUSE_NS;
 	} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
-	    errno != EPROTO && errno != EPERM && opt.verbose)
+	    errno != EPROTO && errno != EPERM && srv->opt.verbose)
 		warn("accept");
 }
 
 void
-on_accept(struct item *it, int64_t now)
+on_accept(struct server *srv, struct item *it, int64_t now)
 {
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
@@ -168,37 +170,39 @@ on_accept(struct item *it, int64_t now)
 		struct kc_key source = { 0 };
 		int fd;
 
-		if (limit_reached() || active >= opt.max_conns || now < resume_at)
+		if (limit_reached(srv) || srv->active >= srv->opt.max_conns
+		    || now < srv->resume_at)
 			return;
 		fd = accept4(it->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC |
-		    (opt.cmd ? 0 : SOCK_NONBLOCK));
+		    (srv->opt.cmd ? 0 : SOCK_NONBLOCK));
 		if (fd == -1) {
-			accept_failed(now);
+			accept_failed(srv, now);
 			return;
 		}
 		/* Refused peers do not count toward -1/-n. */
-		if ((unixsock && !peer_allowed(fd, &cr)) ||
-		    !source_take(&ss, sl, &cr, &source)) {
+		if ((srv->unixsock && !peer_allowed(srv, fd, &cr)) ||
+		    !source_take(srv, &ss, sl, &cr, &source)) {
 			close(fd);
 			continue;
 		}
-		accepted++;
-		active++;
-		if (opt.cmd != NULL)
-			spawn_conn(fd, &ss, sl, &cr, &source);
+		srv->accepted++;
+		srv->active++;
+		if (srv->opt.cmd != NULL)
+			spawn_conn(srv, fd, &ss, sl, &cr, &source);
 		else
-			conn_add(fd, &ss, sl, &cr, &source, now);
+			conn_add(srv, fd, &ss, sl, &cr, &source, now);
 	}
 }
 
 /* ---- UDP ---- */
 
 void
-on_datagram(struct item *it)
+on_datagram(struct server *srv, struct item *it)
 {
 	static char dbuf[65536];
 
-	for (int i = 0; i < 64 && !limit_reached() && !out_blocked(); i++) {
+	for (int i = 0; i < 64 && !limit_reached(srv)
+	    && !out_blocked(srv); i++) {
 		struct sockaddr_storage ss;
 		struct iovec iov = { dbuf, sizeof dbuf };
 		struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss,
@@ -208,26 +212,27 @@ on_datagram(struct item *it)
 		ssize_t n = recvmsg(it->fd, &mh, MSG_DONTWAIT);
 
 		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR && opt.verbose)
+			if (errno != EAGAIN && errno != EINTR
+			    && srv->opt.verbose)
 				warn("recvmsg");
 			return;
 		}
 		if (mh.msg_flags & MSG_TRUNC)
 			warnx("datagram truncated to %zd bytes", n);
-		if (opt.peer) {
+		if (srv->opt.peer) {
 			addr_format((struct sockaddr *)&ss, mh.msg_namelen,
 			    ADDR_TCP, pre, sizeof pre - 1);
 			pl = strlen(pre);
 			pre[pl++] = '\t';
 		}
-		const char *why = emit_unfit(dbuf, (size_t)n, true);
+		const char *why = emit_unfit(srv, dbuf, (size_t)n, true);
 		if (why == NULL)
-			emit(pre, pl, dbuf, (size_t)n, true);
+			emit(srv, pre, pl, dbuf, (size_t)n, true);
 		else {
 			addr_format((struct sockaddr *)&ss, mh.msg_namelen,
 			    ADDR_TCP, pre, sizeof pre);
-			emit_refuse(pre, why);
+			emit_refuse(srv, pre, why);
 		}
-		accepted++;
+		srv->accepted++;
 	}
 }

@@ -26,77 +26,80 @@ out_failed(void)
  * writev. A datagram printed as a line that ends in a newline already
  * gets no second one. */
 void
-emit(const char *pre, size_t pl, const char *msg, size_t len, bool udpmsg)
+emit(struct server *srv, const char *pre, size_t pl, const char *msg,
+    size_t len, bool udpmsg)
 {
 	char hdr[16];
 	const char *tr;
-	size_t tl, hl = frame_header(opt.kind, pl + len, hdr, &tr, &tl);
+	size_t tl, hl = frame_header(srv->opt.kind, pl + len, hdr, &tr, &tl);
 
-	if (udpmsg && opt.kind == FRAME_LINE && len > 0 && msg[len - 1] == '\n')
+	if (udpmsg && srv->opt.kind == FRAME_LINE && len > 0
+	    && msg[len - 1] == '\n')
 		tl = 0;
 	struct iovec iov[4] = {
 		{ hdr, hl }, { (void *)pre, pl }, { (void *)msg, len },
 		{ (void *)tr, tl },
 	};
-	out_writev(iov, 4);
+	out_writev(srv, iov, 4);
 }
 
 /* NULL if MSG can be printed as one record of the output framing, else
  * why not (see frame_unfit; UDPMSG: as emit). */
 const char *
-emit_unfit(const char *msg, size_t len, bool udpmsg)
+emit_unfit(struct server *srv, const char *msg, size_t len, bool udpmsg)
 {
-	return frame_unfit(opt.kind, msg, len, udpmsg && opt.kind == FRAME_LINE);
+	return frame_unfit(srv->opt.kind, msg, len, udpmsg
+	    && srv->opt.kind == FRAME_LINE);
 }
 
 /* A message from WHO that emit_unfit refused is dropped with a note, given
  * without -v too since it is data not delivered; its connection (or
  * datagram) counts as failed: -1 and -n exit 1. */
 void
-emit_refuse(const char *who, const char *why)
+emit_refuse(struct server *srv, const char *who, const char *why)
 {
 	warnx("%s: message dropped: %s", who, why);
-	print_status = EXIT_FAIL;
+	srv->print_status = EXIT_FAIL;
 }
 
 /* ---- connections (print and broadcast modes) ---- */
 
 void
-conn_free(struct conn *c)
+conn_free(struct server *srv, struct conn *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		conns = c->next;
+		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	close(c->it.fd);
-	source_put(&c->source);
+	source_put(srv, &c->source);
 	/* Later events of this epoll batch may still point at C. */
 	c->dead = true;
-	c->next = graveyard;
-	graveyard = c;
-	active--;
+	c->next = srv->graveyard;
+	srv->graveyard = c;
+	srv->active--;
 }
 
 void
-conn_bury(void)
+conn_bury(struct server *srv)
 {
-	while (graveyard != NULL) {
-		struct conn *c = graveyard;
-		graveyard = c->next;
+	while (srv->graveyard != NULL) {
+		struct conn *c = srv->graveyard;
+		srv->graveyard = c->next;
 		frame_reader_free(&c->fr);
 		free(c->prefix);
-		buf_release(&held, &c->out, &c->out_cap);
+		buf_release(&srv->held, &c->out, &c->out_cap);
 		free(c);
 	}
 }
 
 /* The peer as diagnostics name it: 127.0.0.1:40122, [::1]:40122, pid=PID. */
 const char *
-conn_name(const struct conn *c, char *buf, size_t size)
+conn_name(struct server *srv, const struct conn *c, char *buf, size_t size)
 {
-	if (unixsock)
+	if (srv->unixsock)
 		snprintf(buf, size, "pid=%d", (int)c->pid);
 	else
 		addr_format((const struct sockaddr *)&c->peer, c->peerlen,
@@ -108,18 +111,20 @@ conn_name(const struct conn *c, char *buf, size_t size)
  * malformed message, 1 once the last one is out after the client's end,
  * 0 while more may come. */
 static int
-conn_msgs(struct conn *c)
+conn_msgs(struct server *srv, struct conn *c)
 {
 	char name[160], *msg;
 	size_t len;
 	int rc;
 
 	while ((rc = frame_next(&c->fr, &msg, &len)) == 1) {
-		const char *why = emit_unfit(msg, len, false);
+		const char *why = emit_unfit(srv, msg, len, false);
 		if (why != NULL)
-			emit_refuse(conn_name(c, name, sizeof name), why);
+			emit_refuse(srv, conn_name(srv, c, name, sizeof name),
+			    why);
 		else
-			emit(c->prefix, c->prefix ? strlen(c->prefix) : 0, msg,
+			emit(srv, c->prefix, c->prefix ? strlen(c->prefix) : 0,
+			    msg,
 			    len, false);
 	}
 	if (rc == -1)
@@ -131,75 +136,77 @@ conn_msgs(struct conn *c)
  * unterminated line or message goes out, a truncated frame is reported.
  * STATUS (1 failed, 124 idle) becomes the exit status of -1 and -n. */
 void
-conn_end(struct conn *c, int status, const char *why)
+conn_end(struct server *srv, struct conn *c, int status, const char *why)
 {
 	char name[160];
 
-	if (msgmode && !c->fr.eof) {
+	if (srv->msgmode && !c->fr.eof) {
 		c->fr.eof = true;
-		if (conn_msgs(c) == -1) {
-			warnx("%s: %s, dropped", conn_name(c, name, sizeof name),
+		if (conn_msgs(srv, c) == -1) {
+			warnx("%s: %s, dropped", conn_name(srv, c, name,
+			    sizeof name),
 			    frame_strerror(&c->fr, errno));
 			status = EXIT_FAIL;
 		}
 	}
-	if (why != NULL && opt.verbose)
-		warnx("%s: %s", conn_name(c, name, sizeof name), why);
-	if (status == EXIT_FAIL || print_status == EXIT_OK)
-		print_status = status;  /* a failure outweighs an idle close */
-	if (!msgmode && merge_end(&mg, &c->src) == -1)
+	if (why != NULL && srv->opt.verbose)
+		warnx("%s: %s", conn_name(srv, c, name, sizeof name), why);
+	if (status == EXIT_FAIL || srv->print_status == EXIT_OK)
+		srv->print_status = status;  /* a failure outweighs an idle close */
+	if (!srv->msgmode && merge_end(&srv->mg, &c->src) == -1)
 		out_failed();
-	conn_free(c);
+	conn_free(srv, c);
 }
 
 static void
-conn_msgs_end(struct conn *c)
+conn_msgs_end(struct server *srv, struct conn *c)
 {
 	char name[160];
-	int rc = conn_msgs(c);
+	int rc = conn_msgs(srv, c);
 
 	if (rc == -1) {
-		warnx("%s: %s", conn_name(c, name, sizeof name),
+		warnx("%s: %s", conn_name(srv, c, name, sizeof name),
 		    frame_strerror(&c->fr, errno));
 		c->fr.eof = true;
-		conn_end(c, EXIT_FAIL, NULL);
+		conn_end(srv, c, EXIT_FAIL, NULL);
 	} else if (rc == 1)
-		conn_end(c, EXIT_OK, NULL);
+		conn_end(srv, c, EXIT_OK, NULL);
 }
 
 /* Message mode (--len32, -0, --netstring): whole messages only. */
 static void
-conn_read_msgs(struct conn *c, int64_t now)
+conn_read_msgs(struct server *srv, struct conn *c, int64_t now)
 {
 	/* Read into rbuf: a client whose messages come whole holds nothing. */
-	ssize_t n = frame_fill_shared(&c->fr, rbuf, sizeof rbuf);
+	ssize_t n = frame_fill_shared(&c->fr, srv->rbuf, sizeof srv->rbuf);
 
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n == -1 && errno == ENOBUFS) {
-		conn_drop(c);
+		conn_drop(srv, c);
 		return;
 	}
 	if (n == -1) {
-		conn_end(c, EXIT_FAIL, strerror(errno));
+		conn_end(srv, c, EXIT_FAIL, strerror(errno));
 		return;
 	}
 	if (n > 0)
 		c->last = now;
-	conn_msgs_end(c);
+	conn_msgs_end(srv, c);
 	/* What it has not finished moves out of rbuf, into its own buffer. */
 	if (!c->dead && frame_keep(&c->fr) == -1)
-		conn_drop(c);
+		conn_drop(srv, c);
 }
 
 static bool
-conn_read_raw(struct conn *c, int64_t now)
+conn_read_raw(struct server *srv, struct conn *c, int64_t now)
 {
 	for (int i = 0; i < 16; i++) {
-		ssize_t n = splice(c->it.fd, NULL, rawpipe[1], NULL, RAW_CHUNK,
+		ssize_t n = splice(c->it.fd, NULL, srv->rawpipe[1], NULL,
+		    RAW_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0) {
-			conn_end(c, EXIT_OK, NULL);
+			conn_end(srv, c, EXIT_OK, NULL);
 			return true;
 		}
 		if (n == -1) {
@@ -207,60 +214,61 @@ conn_read_raw(struct conn *c, int64_t now)
 				return true;
 			if (errno == EINVAL)
 				return false;   /* no splice: read(2) instead */
-			conn_end(c, EXIT_FAIL, strerror(errno));
+			conn_end(srv, c, EXIT_FAIL, strerror(errno));
 			return true;
 		}
 		c->last = now;
-		raw_out((size_t)n);
-		if (rawheld > 0)
+		raw_out(srv, (size_t)n);
+		if (srv->rawheld > 0)
 			return true;   /* stdout is blocked: paused (out.c) */
 	}
 	return true;
 }
 
 void
-conn_read(struct conn *c, int64_t now)
+conn_read(struct server *srv, struct conn *c, int64_t now)
 {
 	/* While stdout is blocked nothing more is taken (a client just
 	 * accepted included): epoll reports it again, and it is paused. */
-	if (c->rd_eof || out_blocked())
+	if (c->rd_eof || out_blocked(srv))
 		return;
-	if (msgmode) {
-		conn_read_msgs(c, now);
+	if (srv->msgmode) {
+		conn_read_msgs(srv, c, now);
 		return;
 	}
-	if (rawmode && rawpipe[0] != -1 && conn_read_raw(c, now))
+	if (srv->rawmode && srv->rawpipe[0] != -1 && conn_read_raw(srv, c, now))
 		return;
 	for (int i = 0; i < 16; i++) {
-		ssize_t n = read(c->it.fd, rbuf, sizeof rbuf);
+		ssize_t n = read(c->it.fd, srv->rbuf, sizeof srv->rbuf);
 		if (n > 0) {
 			c->last = now;
-			if (merge_feed(&mg, &c->src, rbuf, (size_t)n) == -1) {
+			if (merge_feed(&srv->mg, &c->src, srv->rbuf,
+			    (size_t)n) == -1) {
 				if (errno != ENOBUFS)
 					out_failed();
-				conn_drop(c);
+				conn_drop(srv, c);
 				return;
 			}
-			if (out_blocked())
+			if (out_blocked(srv))
 				return;    /* taken no further: paused (out.c) */
-			if ((size_t)n < sizeof rbuf / 2 && i > 0)
+			if ((size_t)n < sizeof srv->rbuf / 2 && i > 0)
 				return;
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (opt.broadcast && n == 0 && !c->wr_shut) {
+		if (srv->opt.broadcast && n == 0 && !c->wr_shut) {
 			/* Still receiving the broadcast until it closes. */
 			c->rd_eof = true;
-			if (merge_end(&mg, &c->src) == -1)
+			if (merge_end(&srv->mg, &c->src) == -1)
 				out_failed();
-			conn_watch(c);
+			conn_watch(srv, c);
 			return;
 		}
 		if (n == 0)
-			conn_end(c, EXIT_OK, NULL);
+			conn_end(srv, c, EXIT_OK, NULL);
 		else
-			conn_end(c, EXIT_FAIL, strerror(errno));
+			conn_end(srv, c, EXIT_FAIL, strerror(errno));
 		return;
 	}
 }
@@ -268,18 +276,19 @@ conn_read(struct conn *c, int64_t now)
 /* ---- broadcast ---- */
 
 void
-bcast_shut(struct conn *c)
+bcast_shut(struct server *srv, struct conn *c)
 {
-	if (!c->wr_shut && shutdown(c->it.fd, SHUT_WR) == -1 && opt.verbose)
+	if (!c->wr_shut && shutdown(c->it.fd, SHUT_WR) == -1
+	    && srv->opt.verbose)
 		warn("shutdown");
 	c->wr_shut = true;
 	if (c->rd_eof)
-		conn_free(c);
+		conn_free(srv, c);
 }
 
 /* Sends C's backlog; returns false when C was closed. */
 bool
-bcast_flush(struct conn *c, int64_t now)
+bcast_flush(struct server *srv, struct conn *c, int64_t now)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->it.fd, c->out + c->out_off,
@@ -294,26 +303,26 @@ bcast_flush(struct conn *c, int64_t now)
 		if (n == -1 && errno == EAGAIN)
 			break;
 		if (c->rd_eof) {
-			conn_free(c);
+			conn_free(srv, c);
 		} else {
 			/* It will not read: print what it still sends. */
 			c->out_len = c->out_off = 0;
 			c->wr_shut = true;
-			buf_release(&held, &c->out, &c->out_cap);
+			buf_release(&srv->held, &c->out, &c->out_cap);
 		}
 		return false;
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
-		buf_release(&held, &c->out, &c->out_cap);  /* caught up */
+		buf_release(&srv->held, &c->out, &c->out_cap);  /* caught up */
 	}
 	bool want = c->out_len > 0;
 	if (want != c->want_out) {
 		c->want_out = want;
-		conn_watch(c);
+		conn_watch(srv, c);
 	}
-	if (!want && in_eof && !c->wr_shut) {
-		bcast_shut(c);
+	if (!want && srv->in_eof && !c->wr_shut) {
+		bcast_shut(srv, c);
 		return false;
 	}
 	return true;
@@ -333,78 +342,82 @@ bcast_queue(struct conn *c, const void *p, size_t len)
 /* One message from stdin to every client; a client whose backlog is over
  * BCAST_MAX is dropped so that one slow reader never stalls the rest. */
 static void
-bcast_msg(const char *msg, size_t len, int64_t now)
+bcast_msg(struct server *srv, const char *msg, size_t len, int64_t now)
 {
-	enum frame_kind k = opt.len32 ? FRAME_LEN32 : opt.kind;
+	enum frame_kind k = srv->opt.len32 ? FRAME_LEN32 : srv->opt.kind;
 	char hdr[16];
 	const char *tr;
 	size_t tl, hl = frame_header(k, len, hdr, &tr, &tl);
 	struct conn *c, *next;
 
-	for (c = conns; c != NULL; c = next) {
+	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->wr_shut)
 			continue;
-		if (!bcast_room(c, hl + len + tl)) {
-			conn_drop(c);
+		if (!bcast_room(srv, c, hl + len + tl)) {
+			conn_drop(srv, c);
 			continue;
 		}
 		bcast_queue(c, hdr, hl);
 		bcast_queue(c, msg, len);
 		bcast_queue(c, tr, tl);
 		if (c->out_len - c->out_off > BCAST_MAX) {
-			conn_end(c, EXIT_FAIL, "dropped: more than 1 MiB behind");
+			conn_end(srv, c, EXIT_FAIL,
+			    "dropped: more than 1 MiB behind");
 			continue;
 		}
-		(void)bcast_flush(c, now);
+		(void)bcast_flush(srv, c, now);
 	}
 }
 
 /* Read stdin only while the fastest client is nearly caught up. */
 void
-bcast_update(void)
+bcast_update(struct server *srv)
 {
-	bool want = !in_eof;
+	bool want = !srv->in_eof;
 
-	if (want && conns != NULL) {
+	if (want && srv->conns != NULL) {
 		want = false;
-		for (struct conn *c = conns; c != NULL && !want; c = c->next)
-			want = !c->wr_shut && c->out_len - c->out_off < BCAST_LOW;
+		for (struct conn *c = srv->conns; c != NULL
+		    && !want; c = c->next)
+			want = !c->wr_shut
+			    && c->out_len - c->out_off < BCAST_LOW;
 	}
-	in_want = want;
-	if (in_always || want == in_on)
+	srv->in_want = want;
+	if (srv->in_always || want == srv->in_on)
 		return;
-	ep_ctl(want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, &initem, EPOLLIN);
-	in_on = want;
+	ep_ctl(srv, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, &srv->initem,
+	    EPOLLIN);
+	srv->in_on = want;
 }
 
 void
-bcast_read(int64_t now)
+bcast_read(struct server *srv, int64_t now)
 {
 	char *msg;
 	size_t len;
 	int rc;
-	ssize_t n = frame_fill(&inr);
+	ssize_t n = frame_fill(&srv->inr);
 
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n == -1)
 		err(EXIT_FAIL, "stdin");
-	while ((rc = frame_next(&inr, &msg, &len)) == 1)
-		if (conns != NULL)
-			bcast_msg(msg, len, now);
+	while ((rc = frame_next(&srv->inr, &msg, &len)) == 1)
+		if (srv->conns != NULL)
+			bcast_msg(srv, msg, len, now);
 	if (rc == -1)
-		errx(EXIT_FAIL, "stdin: %s", frame_strerror(&inr, errno));
-	if (inr.eof) {
+		errx(EXIT_FAIL, "stdin: %s", frame_strerror(&srv->inr, errno));
+	if (srv->inr.eof) {
 		struct conn *c, *next;
-		in_eof = true;
-		if (in_on && !in_always)
-			ep_ctl(EPOLL_CTL_DEL, &initem, 0);
-		in_on = in_always = false;
-		for (c = conns; c != NULL; c = next) {
+		srv->in_eof = true;
+		if (srv->in_on && !srv->in_always)
+			ep_ctl(srv, EPOLL_CTL_DEL, &srv->initem, 0);
+		srv->in_on = srv->in_always = false;
+		for (c = srv->conns; c != NULL; c = next) {
 			next = c->next;
 			if (c->out_len == c->out_off)
-				bcast_shut(c);
+				bcast_shut(srv, c);
 		}
 	}
 }

@@ -13,41 +13,26 @@
 #include "ipc.h"
 #include "sockserve.h"
 
-struct budget held;
-
-/* Takes --max-held and --max-message; false for any other option. */
-bool
-held_opt(int c, const char *arg)
-{
-	switch (c) {
-	case OPT_MAX_HELD:
-		opt.max_held = num_size(arg, 1, (uint64_t)1 << 40, "--max-held");
-		return true;
-	case OPT_MAX_MESSAGE:
-		opt.max_msg = num_size(arg, 1, (uint64_t)1 << 40,
-		    "--max-message");
-		return true;
-	}
-	return false;
-}
 
 /* After the options: the defaults, and a message limit the budget can
  * hold. */
 void
-held_init(void)
+held_init(struct server *srv)
 {
-	if (opt.cmd != NULL && (opt.max_held || opt.max_msg))
+	if (srv->opt.cmd != NULL && (srv->opt.max_held || srv->opt.max_msg))
 		cli_usage_err("--max-held and --max-message are for print mode: "
 		    "in exec mode the command holds what its client sends");
-	if (opt.max_held == 0)
-		opt.max_held = HELD_MAX;
-	if (opt.max_msg == 0)
-		opt.max_msg = MSG_MAX < opt.max_held ? MSG_MAX : opt.max_held;
-	if (opt.max_msg > opt.max_held)
+	if (srv->opt.max_held == 0)
+		srv->opt.max_held = HELD_MAX;
+	if (srv->opt.max_msg == 0)
+		srv->opt.max_msg = MSG_MAX < srv->opt.max_held ? MSG_MAX
+		    : srv->opt.max_held;
+	if (srv->opt.max_msg > srv->opt.max_held)
 		cli_usage_err("--max-message: %zu bytes are more than --max-held "
-		    "(%zu bytes) can hold: raise --max-held too", opt.max_msg,
-		    opt.max_held);
-	held.max = opt.max_held;
+		    "(%zu bytes) can hold: raise --max-held too",
+		    srv->opt.max_msg,
+		    srv->opt.max_held);
+	srv->held.max = srv->opt.max_held;
 #ifdef M_MMAP_THRESHOLD
 	/* Big buffers in pages of their own, whatever sizes came and went
 	 * before (glibc would raise the threshold after each free), so
@@ -58,38 +43,39 @@ held_init(void)
 
 /* A new connection's buffers charge the budget. */
 void
-held_attach(struct conn *c)
+held_attach(struct server *srv, struct conn *c)
 {
-	c->fr.budget = &held;
-	c->src.budget = &held;
+	c->fr.budget = &srv->held;
+	c->src.budget = &srv->held;
 }
 
 /* C's next buffer would take the bytes held for clients past the budget:
  * it is dropped (a -v note), with what it had not finished, and counts as
  * a failed connection. */
 void
-conn_drop(struct conn *c)
+conn_drop(struct server *srv, struct conn *c)
 {
 	char why[128];
 
-	if (msgmode) {
+	if (srv->msgmode) {
 		/* An unfinished message is never printed as if whole. */
 		c->fr.start = c->fr.end;
 		c->fr.eof = true;
 	}
 	snprintf(why, sizeof why, "dropped: it would take the memory held for "
-	    "clients past --max-held (%zu bytes)", held.max);
-	conn_end(c, EXIT_FAIL, why);
+	    "clients past --max-held (%zu bytes)", srv->held.max);
+	conn_end(srv, c, EXIT_FAIL, why);
 }
 
 /* Makes room for LEN more bytes in C's broadcast backlog, charged to the
  * budget; false when the budget cannot hold it. */
 bool
-bcast_room(struct conn *c, size_t len)
+bcast_room(struct server *srv, struct conn *c, size_t len)
 {
 	/* What was sent goes before the backlog grows. */
 	if (c->out_len + len > c->out_cap)
 		buf_drop(c->out, &c->out_off, &c->out_len);
-	return buf_reserve_in(&held, &c->out, &c->out_cap, c->out_len + len,
+	return buf_reserve_in(&srv->held, &c->out, &c->out_cap,
+	    c->out_len + len,
 	    4096);
 }

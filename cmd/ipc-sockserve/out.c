@@ -15,51 +15,49 @@
 #include "ipc.h"
 #include "sockserve.h"
 
-struct outq oq;
-size_t rawheld;             /* -1: bytes in rawpipe not yet on stdout */
-static bool watching;       /* stdout polled for EPOLLOUT */
-static bool polled;         /* stdout is in the epoll set */
-static long long npaused;   /* an upper bound: conns paused, some gone */
 
 void
-out_init(void)
+out_init(struct server *srv)
 {
-	outq_init(&oq, STDOUT_FILENO);
-	mg.out = &oq;
-	outitem = (struct item){ IT_STDOUT, oq.fd };
+	outq_init(&srv->oq, STDOUT_FILENO);
+	srv->mg.out = &srv->oq;
+	srv->outitem = (struct item){ IT_STDOUT, srv->oq.fd };
 	/* A pipe on stdout whose reader left reports EPOLLERR. */
-	if (oq.fifo) {
-		struct epoll_event ev = { .events = 0, .data.ptr = &outitem };
-		polled = epoll_ctl(ep, EPOLL_CTL_ADD, oq.fd, &ev) == 0;
+	if (srv->oq.fifo) {
+		struct epoll_event ev = { .events = 0,
+		    .data.ptr = &srv->outitem };
+		srv->polled = epoll_ctl(srv->ep, EPOLL_CTL_ADD, srv->oq.fd,
+		    &ev) == 0;
 	}
 }
 
 bool
-out_blocked(void)
+out_blocked(struct server *srv)
 {
-	return outq_pending(&oq) > 0 || rawheld > 0;
+	return outq_pending(&srv->oq) > 0 || srv->rawheld > 0;
 }
 
 void
-out_writev(const struct iovec *iov, int iovcnt)
+out_writev(struct server *srv, const struct iovec *iov, int iovcnt)
 {
-	if (outq_writev(&oq, iov, iovcnt) == -1)
+	if (outq_writev(&srv->oq, iov, iovcnt) == -1)
 		out_failed();
 }
 
 /* -1's bytes from our pipe to stdout with splice(2); what stdout does not
  * take now stays in the pipe (rawheld). N more bytes just came in. */
 void
-raw_out(size_t n)
+raw_out(struct server *srv, size_t n)
 {
 	unsigned fl = SPLICE_F_MOVE |
-	    (oq.how == OUTQ_PLAIN ? 0 : SPLICE_F_NONBLOCK);
+	    (srv->oq.how == OUTQ_PLAIN ? 0 : SPLICE_F_NONBLOCK);
 
-	rawheld += n;
-	while (rawheld > 0 && outq_pending(&oq) == 0) {
-		ssize_t m = splice(rawpipe[0], NULL, oq.fd, NULL, rawheld, fl);
+	srv->rawheld += n;
+	while (srv->rawheld > 0 && outq_pending(&srv->oq) == 0) {
+		ssize_t m = splice(srv->rawpipe[0], NULL, srv->oq.fd, NULL,
+		    srv->rawheld, fl);
 		if (m > 0) {
-			rawheld -= (size_t)m;
+			srv->rawheld -= (size_t)m;
 			continue;
 		}
 		if (m == -1 && errno == EINTR) {
@@ -70,12 +68,13 @@ raw_out(size_t n)
 			return;
 		if (m == -1 && errno == EINVAL) {
 			/* stdout takes no splice: the plain way. */
-			ssize_t r = io_read(rawpipe[0], rbuf,
-			    rawheld < sizeof rbuf ? rawheld : sizeof rbuf);
+			ssize_t r = io_read(srv->rawpipe[0], srv->rbuf,
+			    srv->rawheld < sizeof srv->rbuf ? srv->rawheld
+			    : sizeof srv->rbuf);
 			if (r <= 0)
 				err(EXIT_FAIL, "pipe");
-			rawheld -= (size_t)r;
-			if (outq_write(&oq, rbuf, (size_t)r) == -1)
+			srv->rawheld -= (size_t)r;
+			if (outq_write(&srv->oq, srv->rbuf, (size_t)r) == -1)
 				out_failed();
 			continue;
 		}
@@ -93,10 +92,10 @@ conn_events(const struct conn *c)
 }
 
 void
-conn_watch(struct conn *c)
+conn_watch(struct server *srv, struct conn *c)
 {
 	if (!c->unwatched)
-		ep_ctl(EPOLL_CTL_MOD, &c->it, conn_events(c));
+		ep_ctl(srv, EPOLL_CTL_MOD, &c->it, conn_events(c));
 }
 
 /* C has more to say while stdout is blocked: not read until it drains.
@@ -104,7 +103,7 @@ conn_watch(struct conn *c)
  * is asked) leaves the epoll set, or it would be reported again and
  * again; its last bytes wait in the kernel. */
 void
-conn_pause(struct conn *c, bool hup)
+conn_pause(struct server *srv, struct conn *c, bool hup)
 {
 	bool was = c->paused;
 
@@ -112,92 +111,93 @@ conn_pause(struct conn *c, bool hup)
 		return;
 	c->paused = true;
 	if (hup) {
-		ep_ctl(EPOLL_CTL_DEL, &c->it, 0);
+		ep_ctl(srv, EPOLL_CTL_DEL, &c->it, 0);
 		c->unwatched = true;
 	} else if (!was)
-		ep_ctl(EPOLL_CTL_MOD, &c->it, conn_events(c));
+		ep_ctl(srv, EPOLL_CTL_MOD, &c->it, conn_events(c));
 	if (!was)
-		npaused++;
+		srv->npaused++;
 }
 
 static void
-conns_resume(int64_t now)
+conns_resume(struct server *srv, int64_t now)
 {
-	if (npaused == 0)
+	if (srv->npaused == 0)
 		return;
-	for (struct conn *c = conns; c != NULL; c = c->next) {
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
 		if (!c->paused)
 			continue;
 		c->paused = false;
 		c->last = now;   /* waiting for stdout is not being idle */
-		ep_ctl(c->unwatched ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, &c->it,
+		ep_ctl(srv, c->unwatched ? EPOLL_CTL_ADD : EPOLL_CTL_MOD,
+		    &c->it,
 		    conn_events(c));
 		c->unwatched = false;
 	}
-	npaused = 0;
+	srv->npaused = 0;
 }
 
 /* Polls stdout for room (or stops); false if it cannot be polled. */
 static bool
-out_watch(bool on)
+out_watch(struct server *srv, bool on)
 {
 	struct epoll_event ev = { .events = on ? EPOLLOUT : 0,
-		.data.ptr = &outitem };
-	int op = polled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+		.data.ptr = &srv->outitem };
+	int op = srv->polled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
 	/* Only a pipe stays in the set, for its reader leaving. */
-	if (!on && !oq.fifo)
+	if (!on && !srv->oq.fifo)
 		op = EPOLL_CTL_DEL;
-	if (epoll_ctl(ep, op, oq.fd, &ev) == -1) {
+	if (epoll_ctl(srv->ep, op, srv->oq.fd, &ev) == -1) {
 		if (errno == EPERM)
 			return false;
 		err(EXIT_FAIL, "epoll_ctl");
 	}
-	polled = op != EPOLL_CTL_DEL;
+	srv->polled = op != EPOLL_CTL_DEL;
 	return true;
 }
 
 static void
-out_push(void)
+out_push(struct server *srv)
 {
-	int rc = outq_flush(&oq, false);
+	int rc = outq_flush(&srv->oq, false);
 
 	if (rc == -1)
 		out_failed();
-	if (rc == 0 && rawheld > 0)
-		raw_out(0);
+	if (rc == 0 && srv->rawheld > 0)
+		raw_out(srv, 0);
 }
 
 /* Once a loop turn: poll stdout while it is blocked, resume the paused
  * clients once it drained. */
 void
-out_update(int64_t now)
+out_update(struct server *srv, int64_t now)
 {
-	bool want = out_blocked();
+	bool want = out_blocked(srv);
 
-	if (want == watching)
+	if (want == srv->watching)
 		return;
-	if (want && !out_watch(true)) {
+	if (want && !out_watch(srv, true)) {
 		/* Nothing epoll can wait for (a file, EAGAIN inherited):
 		 * the blocking way. */
-		if (outq_flush(&oq, true) == -1)
+		if (outq_flush(&srv->oq, true) == -1)
 			out_failed();
-		raw_out(0);
+		raw_out(srv, 0);
 		return;
 	}
 	if (!want)
-		(void)out_watch(false);
-	watching = want;
+		(void)out_watch(srv, false);
+	srv->watching = want;
 	if (!want)
-		conns_resume(now);
+		conns_resume(srv, now);
 }
 
 /* An event on stdout: room (while blocked), or its reader left. */
 void
-out_ready(uint32_t events)
+out_ready(struct server *srv, uint32_t events)
 {
-	if (out_blocked() && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-		out_push();    /* a reader that left shows as EPIPE here */
+	if (out_blocked(srv) && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		out_push(srv);    /* a reader that left shows as EPIPE here */
 		return;
 	}
 	if (events & (EPOLLERR | EPOLLHUP)) {
@@ -209,15 +209,16 @@ out_ready(uint32_t events)
 
 /* Dying: what stdout takes now, never waiting for it. */
 void
-out_last(void)
+out_last(struct server *srv)
 {
-	if (outq_flush(&oq, false) != 0)
+	if (outq_flush(&srv->oq, false) != 0)
 		return;
-	while (rawheld > 0) {
-		ssize_t m = splice(rawpipe[0], NULL, oq.fd, NULL, rawheld,
+	while (srv->rawheld > 0) {
+		ssize_t m = splice(srv->rawpipe[0], NULL, srv->oq.fd, NULL,
+		    srv->rawheld,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (m <= 0)
 			return;
-		rawheld -= (size_t)m;
+		srv->rawheld -= (size_t)m;
 	}
 }

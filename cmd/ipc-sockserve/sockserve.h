@@ -35,7 +35,6 @@ struct opts {
 	char **cmd;
 	size_t max_held, max_msg;  /* --max-held, --max-message */
 };
-extern struct opts opt;
 
 enum item_kind { IT_LISTEN, IT_SIG, IT_STDIN, IT_STDOUT, IT_CONN };
 struct item {
@@ -57,23 +56,10 @@ struct conn {
 	char *out;                  /* broadcast backlog */
 	size_t out_off, out_len, out_cap;
 	bool rd_eof, wr_shut, want_out, dead;
-	bool paused, unwatched;     /* not read while stdout is blocked (out.c) */
+	bool paused,
+	    unwatched;     /* not read while stdout is blocked (out.c) */
 };
 
-extern struct addr addr;
-extern struct listener lis;
-extern struct item litem[LISTEN_MAX], sigitem, initem, outitem;
-extern int ep;
-extern bool listening, udp, unixsock, msgmode, rawmode;
-extern int64_t resume_at, last_emfile_warn;
-extern long long accepted, active;
-extern int term_sig;
-extern int64_t grace_end;
-extern struct merge mg;
-extern struct conn *conns;          /* every open connection */
-extern struct conn *graveyard;      /* closed, freed after the batch */
-extern char rbuf[RBUF_SIZE];
-extern int rawpipe[2];
 /* Exec mode: a running child. */
 struct kid {
 	pid_t pid;
@@ -84,71 +70,93 @@ struct kid {
 	struct kc_key source;
 };
 
-extern struct kid *kids;            /* exec mode: running children */
-extern long long nkids;
-extern int last_status;             /* exec mode -1: the child's status */
-extern int print_status;            /* print mode: 1 failed, 124 idle */
-extern struct frame_reader inr;     /* broadcast: stdin */
-extern bool in_eof, in_on, in_always, in_want;
-extern struct budget held;          /* all bytes held for clients */
-
-enum { OPT_MAX_HELD = 0x2101, OPT_MAX_MESSAGE };
-#define HELD_LONGOPTS \
-	{ "max-held", required_argument, NULL, OPT_MAX_HELD }, \
-	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE }
+/* The server: its options, loop, listeners, connections and children.
+ * Made in main and passed down. */
+struct server {
+	struct opts opt;
+	struct addr addr;
+	struct listener lis;
+	struct item litem[LISTEN_MAX], sigitem, initem, outitem;
+	int ep;                     /* the epoll set */
+	bool listening, udp, unixsock, msgmode, rawmode;
+	int64_t resume_at, last_emfile_warn;
+	long long accepted, active;
+	int term_sig;               /* the signal that began the end */
+	int64_t grace_end;
+	struct merge mg;            /* print mode: line output */
+	struct conn *conns;         /* every open connection */
+	struct conn *graveyard;     /* closed, freed after the batch */
+	int rawpipe[2];             /* -1: one client spliced to stdout */
+	struct kid *kids;           /* exec mode: running children */
+	long long nkids;
+	int last_status;            /* exec mode -1: the child's status */
+	int print_status;           /* print mode: 1 failed, 124 idle */
+	struct frame_reader inr;    /* broadcast: stdin */
+	bool in_eof, in_on, in_always, in_want;
+	struct budget held;         /* all bytes held for clients */
+	struct keycount sources;    /* open connections per source (accept.c) */
+	struct outq oq;             /* stdout (out.c) */
+	size_t rawheld;             /* -1: bytes in rawpipe for stdout */
+	bool watching;              /* stdout polled for EPOLLOUT */
+	bool polled;                /* stdout is in the epoll set */
+	long long npaused;          /* an upper bound: conns paused,
+	    some gone */
+	char rbuf[RBUF_SIZE];       /* what one read of a client takes */
+};
 
 /* ipc-sockserve.c */
-noreturn void die(int signo);
-void ep_ctl(int op, struct item *it, uint32_t events);
-bool limit_reached(void);
+noreturn void die(struct server *srv, int signo);
+void ep_ctl(struct server *srv, int op, struct item *it, uint32_t events);
+bool limit_reached(struct server *srv);
 
 /* conn.c */
 noreturn void out_failed(void);
-void emit(const char *pre, size_t pl, const char *msg, size_t len,
+void emit(struct server *srv, const char *pre, size_t pl, const char *msg,
+    size_t len,
     bool udpmsg);
-const char *emit_unfit(const char *msg, size_t len, bool udpmsg);
-void emit_refuse(const char *who, const char *why);
-void conn_free(struct conn *c);
-void conn_bury(void);
-void conn_end(struct conn *c, int status, const char *why);
-const char *conn_name(const struct conn *c, char *buf, size_t size);
-void conn_read(struct conn *c, int64_t now);
-void bcast_shut(struct conn *c);
-bool bcast_flush(struct conn *c, int64_t now);
-void bcast_update(void);
-void bcast_read(int64_t now);
+const char *emit_unfit(struct server *srv, const char *msg, size_t len,
+    bool udpmsg);
+void emit_refuse(struct server *srv, const char *who, const char *why);
+void conn_free(struct server *srv, struct conn *c);
+void conn_bury(struct server *srv);
+void conn_end(struct server *srv, struct conn *c, int status, const char *why);
+const char *conn_name(struct server *srv, const struct conn *c, char *buf,
+    size_t size);
+void conn_read(struct server *srv, struct conn *c, int64_t now);
+void bcast_shut(struct server *srv, struct conn *c);
+bool bcast_flush(struct server *srv, struct conn *c, int64_t now);
+void bcast_update(struct server *srv);
+void bcast_read(struct server *srv, int64_t now);
 
 /* out.c */
-extern struct outq oq;              /* stdout */
-extern size_t rawheld;              /* -1: bytes in rawpipe for stdout */
-void out_init(void);
-bool out_blocked(void);
-void out_writev(const struct iovec *iov, int iovcnt);
-void raw_out(size_t n);
-void out_update(int64_t now);
-void out_ready(uint32_t events);
-void out_last(void);
+void out_init(struct server *srv);
+bool out_blocked(struct server *srv);
+void out_writev(struct server *srv, const struct iovec *iov, int iovcnt);
+void raw_out(struct server *srv, size_t n);
+void out_update(struct server *srv, int64_t now);
+void out_ready(struct server *srv, uint32_t events);
+void out_last(struct server *srv);
 uint32_t conn_events(const struct conn *c);
-void conn_watch(struct conn *c);
-void conn_pause(struct conn *c, bool hup);
+void conn_watch(struct server *srv, struct conn *c);
+void conn_pause(struct server *srv, struct conn *c, bool hup);
 /* held.c */
-bool held_opt(int c, const char *arg);
-void held_init(void);
-void held_attach(struct conn *c);
-void conn_drop(struct conn *c);
-bool bcast_room(struct conn *c, size_t len);
+void held_init(struct server *srv);
+void held_attach(struct server *srv, struct conn *c);
+void conn_drop(struct server *srv, struct conn *c);
+bool bcast_room(struct server *srv, struct conn *c, size_t len);
 
 /* accept.c */
-void on_accept(struct item *it, int64_t now);
-void on_datagram(struct item *it);
-void source_put(const struct kc_key *k);
+void on_accept(struct server *srv, struct item *it, int64_t now);
+void on_datagram(struct server *srv, struct item *it);
+void source_put(struct server *srv, const struct kc_key *k);
 
 /* exec.c */
-void exec_check(void);
-int64_t idle_interval(void);
-void spawn_conn(int fd, const struct sockaddr_storage *ss, socklen_t sl,
+void exec_check(struct server *srv);
+int64_t idle_interval(struct server *srv);
+void spawn_conn(struct server *srv, int fd, const struct sockaddr_storage *ss,
+    socklen_t sl,
     const struct ucred *cr, const struct kc_key *source);
-void kids_idle_sweep(int64_t now);
-void reap(void);
+void kids_idle_sweep(struct server *srv, int64_t now);
+void reap(struct server *srv);
 
 #endif
