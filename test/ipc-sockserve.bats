@@ -1175,6 +1175,21 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 	run -2 ipc-sockserve
 }
 
+@test "command line: options may follow ADDRESS; after -- every word is COMMAND's" {
+	serve_bg ipc-sockserve 127.0.0.1:0 -1 --ready-fd=3
+	echo hi | pyclient "$srv_addr"
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 0 ]
+	[ "$(cat "$srv_out")" = hi ]
+	serve_bg ipc-sockserve -1 127.0.0.1:0 -r 3 -- echo -v -r 3
+	run -0 pyclient "$srv_addr" </dev/null
+	[ "$output" = "-v -r 3" ]
+	run -2 --separate-stderr ipc-sockserve 0 cat
+	[ "${stderr%%$'\n'*}" = "ipc-sockserve: extra operand 'cat' (a COMMAND goes after --)" ]
+	run -2 --separate-stderr ipc-sockserve --count 0 0
+	[ "$stderr" = "ipc-sockserve: --count: '0' is out of range (1 to 9223372036854775807)" ]
+}
+
 @test "exit 0 of -n: a killed client's FIN looks like an end in line mode, not with --netstring" {
 	# What status 0 promises: every client ended with an orderly close.
 	# A client killed mid-line ends with one too (the kernel closes its
