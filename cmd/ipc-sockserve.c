@@ -236,40 +236,6 @@ limit_reached(struct server *srv)
 	    && srv->accepted >= srv->opt.count);
 }
 
-/* Stop listening for good: the Unix socket is removed at once. */
-static void
-listen_stop(struct server *srv)
-{
-	if (srv->lis.n == 0)
-		return;
-	listen_close(&srv->lis);   /* closing removes them from epoll */
-	srv->listening = false;
-}
-
-/* Poll the listeners only while a connection can be taken: under the
- * cap, not backing off after EMFILE, not finished, not terminating. */
-static void
-listen_update(struct server *srv, int64_t now)
-{
-	bool want;
-
-	if (srv->lis.n == 0)
-		return;
-	if (limit_reached(srv) || srv->term_sig) {
-		listen_stop(srv);
-		return;
-	}
-	want = srv->active < srv->opt.max_conns && now >= srv->resume_at;
-	if (srv->udp && out_blocked(srv))
-		want = false;   /* datagrams wait in the kernel meanwhile */
-	if (want == srv->listening)
-		return;
-	for (int i = 0; i < srv->lis.n; i++)
-		ep_ctl(srv, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
-		    &srv->litem[i], EPOLLIN);
-	srv->listening = want;
-}
-
 /* ---- signals and the end ---- */
 
 noreturn void

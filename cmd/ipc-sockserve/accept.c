@@ -1,6 +1,7 @@
-/* ipc-sockserve's accepting: the peer check of Unix sockets, the limit
- * per source (--max-per-source), a new connection added to the loop or
- * handed to COMMAND (exec.c), and UDP datagrams. */
+/* ipc-sockserve's listening and accepting: the listeners polled only while
+ * a connection can be taken, the peer check of Unix sockets, the limit per
+ * source (--max-per-source), a new connection added to the loop or handed
+ * to COMMAND (exec.c). UDP datagrams are udp.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -194,45 +195,36 @@ on_accept(struct server *srv, struct item *it, int64_t now)
 	}
 }
 
-/* ---- UDP ---- */
-
+/* Stop listening for good: the Unix socket is removed at once. */
 void
-on_datagram(struct server *srv, struct item *it)
+listen_stop(struct server *srv)
 {
-	static char dbuf[65536];
+	if (srv->lis.n == 0)
+		return;
+	listen_close(&srv->lis);   /* closing removes them from epoll */
+	srv->listening = false;
+}
 
-	for (int i = 0; i < 64 && !limit_reached(srv)
-	    && !out_blocked(srv); i++) {
-		struct sockaddr_storage ss;
-		struct iovec iov = { dbuf, sizeof dbuf };
-		struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss,
-			.msg_iov = &iov, .msg_iovlen = 1 };
-		char pre[160];
-		size_t pl = 0;
-		ssize_t n = recvmsg(it->fd, &mh, MSG_DONTWAIT);
+/* Poll the listeners only while a connection can be taken: under the
+ * cap, not backing off after EMFILE, not finished, not terminating. */
+void
+listen_update(struct server *srv, int64_t now)
+{
+	bool want;
 
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR
-			    && srv->opt.verbose)
-				warn("recvmsg");
-			return;
-		}
-		if (mh.msg_flags & MSG_TRUNC)
-			warnx("datagram truncated to %zd bytes", n);
-		if (srv->opt.peer) {
-			addr_format((struct sockaddr *)&ss, mh.msg_namelen,
-			    ADDR_TCP, pre, sizeof pre - 1);
-			pl = strlen(pre);
-			pre[pl++] = '\t';
-		}
-		const char *why = emit_unfit(srv, dbuf, (size_t)n, true);
-		if (why == NULL)
-			emit(srv, pre, pl, dbuf, (size_t)n, true);
-		else {
-			addr_format((struct sockaddr *)&ss, mh.msg_namelen,
-			    ADDR_TCP, pre, sizeof pre);
-			emit_refuse(srv, pre, why);
-		}
-		srv->accepted++;
+	if (srv->lis.n == 0)
+		return;
+	if (limit_reached(srv) || srv->term_sig) {
+		listen_stop(srv);
+		return;
 	}
+	want = srv->active < srv->opt.max_conns && now >= srv->resume_at;
+	if (srv->udp && out_blocked(srv))
+		want = false;   /* datagrams wait in the kernel meanwhile */
+	if (want == srv->listening)
+		return;
+	for (int i = 0; i < srv->lis.n; i++)
+		ep_ctl(srv, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+		    &srv->litem[i], EPOLLIN);
+	srv->listening = want;
 }

@@ -1,8 +1,9 @@
 /* ipc-sockserve's parts share this: the options, the event loop's items,
  * the connections and the server's state. ipc-sockserve.c holds options,
- * the loop and the end; conn.c print and broadcast connections; out.c
- * stdout, written without blocking the loop; accept.c accepting and UDP;
- * exec.c exec mode; held.c the memory budget. */
+ * the loop and the end; accept.c listening and accepting; conn.c print
+ * connections; bcast.c broadcast; udp.c datagrams; out.c stdout, written
+ * without blocking the loop; exec.c exec mode and its limits; held.c the
+ * memory budget. */
 #ifndef SOCKSERVE_H
 #define SOCKSERVE_H
 
@@ -109,7 +110,7 @@ noreturn void die(struct server *srv, int signo);
 void ep_ctl(struct server *srv, int op, struct item *it, uint32_t events);
 bool limit_reached(struct server *srv);
 
-/* conn.c */
+/* conn.c: print connections */
 noreturn void out_failed(void);
 void emit(struct server *srv, const char *pre, size_t pl, const char *msg,
     size_t len,
@@ -123,6 +124,7 @@ void conn_end(struct server *srv, struct conn *c, int status, const char *why);
 const char *conn_name(struct server *srv, const struct conn *c, char *buf,
     size_t size);
 void conn_read(struct server *srv, struct conn *c, int64_t now);
+/* bcast.c */
 void bcast_shut(struct server *srv, struct conn *c);
 bool bcast_flush(struct server *srv, struct conn *c, int64_t now);
 void bcast_update(struct server *srv);
@@ -146,9 +148,13 @@ void conn_drop(struct server *srv, struct conn *c);
 bool bcast_room(struct server *srv, struct conn *c, size_t len);
 
 /* accept.c */
+void listen_stop(struct server *srv);
+void listen_update(struct server *srv, int64_t now);
 void on_accept(struct server *srv, struct item *it, int64_t now);
-void on_datagram(struct server *srv, struct item *it);
 void source_put(struct server *srv, const struct kc_key *k);
+
+/* udp.c */
+void on_datagram(struct server *srv, struct item *it);
 
 /* exec.c */
 void exec_check(struct server *srv);
