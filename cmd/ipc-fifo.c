@@ -10,7 +10,6 @@
  * cmd/ipc-fifo/ (read.c, write.c). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,78 +22,29 @@
 #include "ipc.h"
 #include "ipc-fifo/fifo.h"
 
-#define SYNOPSIS \
-	"ipc-fifo make [--mode MODE] [-p] PATH...\n" \
-	"ipc-fifo read [-k] [-c] [-n COUNT] [-t DUR] [--follow] [--shared] PATH\n" \
-	"ipc-fifo write [-c] [-r] [-m TEXT] [-t DUR] [--follow] [--shared] PATH\n" \
-	"ipc-fifo rm PATH..."
-
-#define HELP \
-	"usage: " "ipc-fifo make [--mode MODE] [-p] PATH...\n" \
-	"       ipc-fifo read [-k] [-c] [-n COUNT] [-t DUR] [--follow] [--shared] PATH\n" \
-	"       ipc-fifo write [-c] [-r] [-m TEXT] [-t DUR] [--follow] [--shared] PATH\n" \
-	"       ipc-fifo rm PATH...\n" \
-	"\n" \
-	"Named pipes (FIFOs) that are safe to use from the shell.\n" \
-	"\n" \
-	"  make          create FIFOs, mode 0600 unless --mode\n" \
-	"  read          copy what writers send to stdout\n" \
-	"  write         send stdin (or -m TEXT), each line in one write\n" \
-	"  rm            remove FIFOs, and nothing else\n" \
-	"\n" \
-	"  -p, --exist-ok      make: a FIFO already there is fine\n" \
-	"      --mode MODE     permissions of a FIFO made (exact, octal)\n" \
-	"  -k, --keep          read: go on across writers until signalled\n" \
-	"  -n, --count COUNT   read: consume exactly COUNT lines, then exit\n" \
-	"  -c, --create        make the FIFO if missing, remove it on exit\n" \
-	"  -m, --message TEXT  write: send TEXT and a newline, not stdin\n" \
-	"  -r, --raw           write: bytes as they come (one writer, fastest)\n" \
-	"  -t, --timeout DUR   wait at most DUR for the other end (exit 124)\n" \
-	"      --follow        follow a symbolic link at PATH\n" \
-	"      --shared        accept a FIFO owned by another user\n" \
-	"  -v, --verbose       say what happens on stderr\n" \
-	"  -h, --help          this help\n" \
-	"  -V, --version       print the version\n"
-
-enum { OPT_MODE = 0x100, OPT_FOLLOW, OPT_SHARED };
-
-const char *ff_path;         /* the FIFO of read and write */
-static int verbose;          /* -v */
-static bool exist_ok;        /* make -p */
-bool ff_keep;                /* read -k */
-static bool create;          /* -c */
-bool ff_raw;                 /* write -r */
-static bool follow;          /* --follow */
-static bool shared;          /* --shared */
-static bool mode_set;        /* --mode given: exact */
-static mode_t mode = 0600;   /* --mode */
-long long ff_count;          /* read -n, 0: until EOF */
-const char *ff_message;      /* write -m */
-static int64_t timeout_ns = -1; /* -t, -1: wait forever */
-
-/* The FIFO this run made with -c: removed at exit only if the path still
- * names that inode (someone may have replaced it meanwhile). */
-static const char *made_path;
-static dev_t made_dev;
-static ino_t made_ino;
+/* The -c FIFO's owner, for unmake at exit or on a signal. */
+static struct fifo *cleanup_ctx;
 
 static void
 unmake(void)
 {
-	if (made_path == NULL)
+	struct fifo *ff = cleanup_ctx;
+
+	if (ff == NULL || ff->made_path == NULL)
 		return;
-	if (obj_unlink_same(made_path, made_dev, made_ino) == 0 && verbose)
-		warnx("%s: removed", made_path);
-	made_path = NULL;
+	if (obj_unlink_same(ff->made_path, ff->made_dev, ff->made_ino) == 0 &&
+	    ff->verbose)
+		warnx("%s: removed", ff->made_path);
+	ff->made_path = NULL;
 }
 
 /* mkfifo(3) with our mode rules: 0600 through the umask by default, an
  * explicit --mode exact. Returns 0 or -1 with errno. */
 static int
-make_one(const char *p)
+make_one(const struct fifo *ff, const char *p)
 {
-	mode_t old = obj_umask_for(mode_set);
-	int r = mkfifo(p, mode);
+	mode_t old = obj_umask_for(ff->mode_set);
+	int r = mkfifo(p, ff->mode);
 	int saved = errno;
 
 	umask(old);
@@ -105,70 +55,72 @@ make_one(const char *p)
 /* -c: make PATH if missing and remember which inode we made. A path that
  * exists is left to obj_open's checks and never removed by us. */
 static void
-create_if_missing(void)
+create_if_missing(struct fifo *ff)
 {
 	struct stat st;
 	int pfd;
 
-	if (make_one(ff_path) == -1) {
+	if (make_one(ff, ff->path) == -1) {
 		if (errno == EEXIST)
 			return;
-		err(EXIT_FAIL, "%s", ff_path);
+		err(EXIT_FAIL, "%s", ff->path);
 	}
 	/* What we made, by identity; a path swapped in since mkfifo is not
 	 * ours and is neither used nor removed. */
-	pfd = open(ff_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pfd = open(ff->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd == -1 || fstat(pfd, &st) == -1)
-		err(EXIT_FAIL, "%s", ff_path);
+		err(EXIT_FAIL, "%s", ff->path);
 	close(pfd);
 	if (!S_ISFIFO(st.st_mode) || st.st_uid != geteuid())
-		errx(EXIT_FAIL, "%s: replaced while being made", ff_path);
-	made_path = ff_path;
-	made_dev = st.st_dev;
-	made_ino = st.st_ino;
+		errx(EXIT_FAIL, "%s: replaced while being made", ff->path);
+	ff->made_path = ff->path;
+	ff->made_dev = st.st_dev;
+	ff->made_ino = st.st_ino;
+	cleanup_ctx = ff;
 	sig_cleanup(unmake);
-	if (verbose)
-		warnx("%s: made", ff_path);
+	if (ff->verbose)
+		warnx("%s: made", ff->path);
 }
 
 /* Opens PATH for FLAGS after the checks (a FIFO, ours or root's unless
  * --shared, no symlink unless --follow). The open blocks until the other
  * end comes: -t bounds that (exit 124), a signal ends it (sig_check). */
 int
-ff_open_fifo(int flags, const char *other)
+ff_open_fifo(struct fifo *ff, int flags, const char *other)
 {
 	bool timed_out;
 	int fd;
 
-	if (create)
-		create_if_missing();
-	if (verbose)
-		warnx("%s: waiting for a %s", ff_path, other);
-	if (timeout_ns >= 0)
-		sig_alarm_blocking(timeout_ns);
-	fd = obj_open(ff_path, S_IFIFO, flags, follow, shared, false, NULL);
+	if (ff->create)
+		create_if_missing(ff);
+	if (ff->verbose)
+		warnx("%s: waiting for a %s", ff->path, other);
+	if (ff->timeout >= 0)
+		sig_alarm_blocking(ff->timeout);
+	fd = obj_open(ff->path, S_IFIFO, flags, ff->follow, ff->shared, false,
+	    NULL);
 	timed_out = sig_alarmed();
-	if (timeout_ns >= 0)
+	if (ff->timeout >= 0)
 		sig_alarm(0);
 	if (fd != -1)
 		return fd;
 	sig_check();
 	if (timed_out)
-		errx(EXIT_TIMEOUT, "%s: no %s came within the timeout", ff_path,
+		errx(EXIT_TIMEOUT, "%s: no %s came within the timeout", ff->path,
 		    other);
-	err(EXIT_FAIL, "%s", ff_path);
+	err(EXIT_FAIL, "%s", ff->path);
 }
 
 /* ---- make, rm ---- */
 
 static int
-cmd_make(char **paths)
+cmd_make(const struct fifo *ff, char **paths)
 {
 	struct stat st;
 	int rc = EXIT_OK;
 
 	for (; *paths != NULL; paths++) {
-		if (make_one(*paths) == 0)
+		if (make_one(ff, *paths) == 0)
 			continue;
 		if (errno != EEXIST) {
 			warn("%s", *paths);
@@ -180,7 +132,7 @@ cmd_make(char **paths)
 			warnx("%s: exists and is %s", *paths,
 			    obj_type_name(st.st_mode));
 			rc = EXIT_FAIL;
-		} else if (!exist_ok) {
+		} else if (!ff->exist_ok) {
 			warnx("%s: a FIFO already exists (-p accepts it)",
 			    *paths);
 			rc = EXIT_FAIL;
@@ -223,120 +175,97 @@ cmd_rm(char **paths)
 	return rc;
 }
 
-/* ---- options ---- */
+/* ---- the command line ---- */
 
-static const struct option longopts[] = {
-	CLI_LONGOPTS,
-	{ "exist-ok", no_argument, NULL, 'p' },
-	{ "mode", required_argument, NULL, OPT_MODE },
-	{ "keep", no_argument, NULL, 'k' },
-	{ "count", required_argument, NULL, 'n' },
-	{ "create", no_argument, NULL, 'c' },
-	{ "message", required_argument, NULL, 'm' },
-	{ "raw", no_argument, NULL, 'r' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "follow", no_argument, NULL, OPT_FOLLOW },
-	{ "shared", no_argument, NULL, OPT_SHARED },
-	{ NULL, 0, NULL, 0 },
+enum { OPT_MODE = CLI_LONG, OPT_FOLLOW, OPT_SHARED };
+
+static const struct cli_opt options[] = {
+	{ 'p', "exist-ok", NULL, "a FIFO already there is fine", "make" },
+	{ OPT_MODE, "mode", "MODE", "permissions of a FIFO made (exact, octal; "
+	    "0600 through the umask without it)", "make read write" },
+	{ 'k', "keep", NULL, "go on across writers until signalled", "read" },
+	{ 'n', "count", "COUNT", "consume exactly COUNT lines, then exit (the "
+	    "only reader)", "read" },
+	{ 'c', "create", NULL, "make the FIFO if missing, remove it on exit",
+	    "read write" },
+	{ 'm', "message", "TEXT", "send TEXT and a newline, not stdin",
+	    "write" },
+	{ 'r', "raw", NULL, "bytes as they come (one writer, fastest)",
+	    "write" },
+	{ 't', "timeout", "DUR", "wait at most DUR for the other end (exit "
+	    "124)", "read write" },
+	{ OPT_FOLLOW, "follow", NULL, "follow a symbolic link at PATH",
+	    "read write" },
+	{ OPT_SHARED, "shared", NULL, "accept a FIFO owned by another user",
+	    "read write" },
+	CLI_OPT_VERBOSE("say what is made, awaited and removed"),
+	{ 0, NULL, NULL, NULL, NULL },
 };
 
-/* The options each verb takes (short letters; long-only ones by code). */
-struct verb {
-	const char *name, *opts;
-	bool mode, follow;
-};
-static const struct verb verbs[] = {
-	{ "make", "+hVvp", true, false },
-	{ "read", "+hVvkcn:t:", true, true },
-	{ "write", "+hVvcm:rt:", true, true },
-	{ "rm", "+hVv", false, false },
+static const struct cli_verb verbs[] = {
+	{ "make", "PATH...", "create FIFOs, mode 0600 unless --mode", 1, -1,
+	    false },
+	{ "read", "PATH", "copy what writers send to stdout", 1, 1, false },
+	{ "write", "PATH", "send stdin (or -m TEXT), each line in one write",
+	    1, 1, false },
+	{ "rm", "PATH...", "remove FIFOs, and nothing else", 1, -1, false },
+	{ NULL, NULL, NULL, -1, -1, false },
 };
 
-static void
-parse(const struct verb *vb, int argc, char **argv)
+static const struct cli_tool tool = {
+	.about = "Named pipes (FIFOs) that are safe to use from the shell: "
+	    "every verb checks that PATH is a FIFO of ours before it opens it.",
+	.verbs = verbs,
+	.opts = options,
+	.more = "Exit status: 0 done, 1 failed, 2 usage, 124 timeout.\n",
+};
+
+/* The options into FF; returns the verb, with FF's operands in *OPS. */
+static const char *
+parse(struct fifo *ff, int argc, char **argv, char ***ops)
 {
-	int opt;
+	struct cli c;
+	int o;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, vb->opts, longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h': cli_help(HELP);
-		case 'V': cli_version();
-		case 'v': verbose++; break;
-		case 'p': exist_ok = true; break;
-		case 'k': ff_keep = true; break;
-		case 'c': create = true; break;
-		case 'r': ff_raw = true; break;
-		case 'm': ff_message = optarg; break;
-		case 'n': ff_count = num_parse(optarg, 1, LLONG_MAX, "-n"); break;
-		case 't': timeout_ns = num_duration(optarg, "-t"); break;
+	cli_start(&c, &tool, argc, argv);
+	while ((o = cli_next(&c)) != 0) {
+		switch (o) {
+		case 'v': ff->verbose++; break;
+		case 'p': ff->exist_ok = true; break;
+		case 'k': ff->keep = true; break;
+		case 'c': ff->create = true; break;
+		case 'r': ff->raw = true; break;
+		case 'm': ff->message = c.arg; break;
+		case 'n': ff->count = cli_number(&c, 1, LLONG_MAX); break;
+		case 't': ff->timeout = cli_duration(&c); break;
+		case OPT_FOLLOW: ff->follow = true; break;
+		case OPT_SHARED: ff->shared = true; break;
 		case OPT_MODE:
-			if (!vb->mode)
-				cli_usage(SYNOPSIS);
-			mode = num_mode(optarg);
-			mode_set = true;
+			ff->mode = num_mode(c.arg);
+			ff->mode_set = true;
 			break;
-		case OPT_FOLLOW:
-		case OPT_SHARED:
-			if (!vb->follow)
-				cli_usage(SYNOPSIS);
-			if (opt == OPT_FOLLOW)
-				follow = true;
-			else
-				shared = true;
-			break;
-		default:
-			/* getopt_long accepts every long option for every
-			 * verb; a letter not in this verb's list lands here. */
-			cli_usage(SYNOPSIS);
 		}
 	}
+	*ops = c.ops;
+	return c.verb->name;
 }
 
 int
 main(int argc, char **argv)
 {
-	const struct verb *vb = NULL;
-	int opt;
+	struct fifo run = { .mode = 0600, .timeout = -1 };
+	struct fifo *ff = &run;
+	const char *verb;
+	char **ops;
 
 	cli_init(argc, argv);
-	argv[0] = (char *)getprogname();
-	while ((opt = getopt_long(argc, argv, "+hVv", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h': cli_help(HELP);
-		case 'V': cli_version();
-		case 'v': verbose++; break;
-		default: cli_usage(SYNOPSIS);
-		}
-	}
-	if (optind >= argc)
-		cli_usage(SYNOPSIS);
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		if (strcmp(argv[optind], verbs[i].name) == 0)
-			vb = &verbs[i];
-	if (vb == NULL) {
-		warnx("'%s' is no verb: make, read, write or rm", argv[optind]);
-		cli_usage(SYNOPSIS);
-	}
-	argc -= optind;
-	argv += optind;
-	/* getopt names the program by argv[0]: "ipc-fifo read: ..." */
-	char name[64];
-	snprintf(name, sizeof name, "%s %s", getprogname(), vb->name);
-	argv[0] = name;
-	parse(vb, argc, argv);
-	argc -= optind;
-	argv += optind;
-	if (argc < 1)
-		cli_usage(SYNOPSIS);
-	if (strcmp(vb->name, "make") == 0)
-		return cmd_make(argv);
-	if (strcmp(vb->name, "rm") == 0)
-		return cmd_rm(argv);
-	if (argc != 1)
-		cli_usage_err("%s takes one PATH", vb->name);
-	ff_path = argv[0];
-	if (strcmp(vb->name, "read") == 0)
-		return ff_cmd_read();
-	return ff_cmd_write();
+	verb = parse(ff, argc, argv, &ops);
+	if (strcmp(verb, "make") == 0)
+		return cmd_make(ff, ops);
+	if (strcmp(verb, "rm") == 0)
+		return cmd_rm(ops);
+	ff->path = ops[0];
+	if (strcmp(verb, "read") == 0)
+		return ff_cmd_read(ff);
+	return ff_cmd_write(ff);
 }

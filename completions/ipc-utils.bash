@@ -11,9 +11,9 @@ _ipc_subcommands() {
 	esac
 }
 
-# Long options of TOOL, as its --help lists them.
+# Long options of TOOL (of its VERB, if given), as its --help lists them.
 _ipc_longopts() {
-	"$1" --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
+	"$@" --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
 }
 
 # Names of existing objects for TOOL, as its own ls lists them.
@@ -43,7 +43,10 @@ _ipc_utils() {
 		return 0
 	fi
 	case $cur in
-	-*) mapfile -t COMPREPLY < <(compgen -W "$(_ipc_longopts "$tool")" -- "$cur") ;;
+	-*)
+		local verb=
+		[ -n "$subs" ] && verb=${COMP_WORDS[1]}
+		mapfile -t COMPREPLY < <(compgen -W "$(_ipc_longopts "$tool" $verb)" -- "$cur") ;;
 	*)
 		case $tool in
 		ipc-mq | ipc-shmcount)

@@ -507,6 +507,23 @@ interposer() {
 	run -2 ipc-fifo make --follow "$f"
 	run -2 --separate-stderr ipc-fifo rm --shared "$f"
 	[[ "$stderr" == *usage:* ]]
+	run -0 ipc-fifo --help
+	[[ "$output" == *"write "* ]]
 	run -0 ipc-fifo read --help
-	[[ "$output" == *"ipc-fifo write"* ]]
+	[[ "$output" == *"ipc-fifo read "* && "$output" != *"ipc-fifo write"* ]]
+}
+
+@test "command line: options may follow PATH; one wording per mistake" {
+	run -124 timeout 60 ipc-fifo read "$f" -c -t 100ms
+	[ ! -e "$f" ]
+	run -2 --separate-stderr ipc-fifo read -n "$f"
+	[ "${stderr%%$'\n'*}" = "ipc-fifo: --count: '$f' is not a number" ]
+	run -2 --separate-stderr ipc-fifo read -x "$f"
+	[ "${stderr%%$'\n'*}" = "ipc-fifo: unknown option '-x'" ]
+	run -2 --separate-stderr ipc-fifo frob "$f"
+	[ "${stderr%%$'\n'*}" = "ipc-fifo: unknown verb 'frob' (verbs: make read write rm)" ]
+	run -2 --separate-stderr ipc-fifo read -t
+	[ "${stderr%%$'\n'*}" = "ipc-fifo: option '-t' needs an argument (DUR)" ]
+	run -2 --separate-stderr ipc-fifo rm --mode 600 "$f"
+	[ "${stderr%%$'\n'*}" = "ipc-fifo: option '--mode' is for make read write, not rm" ]
 }

@@ -19,32 +19,39 @@
  * cat(1) (measured: 256 KiB 2.1 s, 64 KiB 1.15 s for 2 GiB). */
 #define WRITE_BUFSZ (64 * 1024)
 
-static uint64_t sent;  /* bytes the FIFO took */
+/* One write verb's progress through the FIFO. */
+struct writer {
+	int fd;             /* the FIFO */
+	const char *path;
+	uint64_t sent;      /* bytes the FIFO took */
+	bool in_long;       /* a piece of the current long line went out */
+	bool cannot_splice; /* stdin's file system cannot splice */
+};
 
 static noreturn void
-reader_gone(void)
+reader_gone(const struct writer *w)
 {
-	errx(EXIT_FAIL, "%s: the reader went away after %llu bytes", ff_path,
-	    (unsigned long long)sent);
+	errx(EXIT_FAIL, "%s: the reader went away after %llu bytes", w->path,
+	    (unsigned long long)w->sent);
 }
 
 /* One write(2) of a packet; a write of up to PIPE_BUF bytes is atomic. */
 static void
-put(int fd, const char *p, size_t len)
+put(struct writer *w, const char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = write(w->fd, p, len);
 		if (n == -1) {
 			if (errno == EINTR) {
 				sig_check();
 				continue;
 			}
 			if (errno == EPIPE)
-				reader_gone();
-			err(EXIT_FAIL, "%s: after %llu bytes", ff_path,
-			    (unsigned long long)sent);
+				reader_gone(w);
+			err(EXIT_FAIL, "%s: after %llu bytes", w->path,
+			    (unsigned long long)w->sent);
 		}
-		sent += (uint64_t)n;
+		w->sent += (uint64_t)n;
 		p += n;
 		len -= (size_t)n;
 	}
@@ -55,26 +62,25 @@ put(int fd, const char *p, size_t len)
  * would copy them a second time. Returns the bytes sent; fewer than LEN
  * (and splicing off for good) where the file system cannot splice. */
 static size_t
-put_spliced(int fd, off_t off, size_t len)
+put_spliced(struct writer *w, off_t off, size_t len)
 {
-	static bool cannot;
 	size_t done = 0;
 
-	while (!cannot && done < len) {
-		ssize_t n = splice(STDIN_FILENO, &off, fd, NULL, len - done,
+	while (!w->cannot_splice && done < len) {
+		ssize_t n = splice(STDIN_FILENO, &off, w->fd, NULL, len - done,
 		    SPLICE_F_MORE);
 		if (n > 0) {
-			sent += (uint64_t)n;
+			w->sent += (uint64_t)n;
 			done += (size_t)n;
 		} else if (n == -1 && errno == EINTR)
 			sig_check();
 		else if (n == -1 && errno == EPIPE)
-			reader_gone();
+			reader_gone(w);
 		else if (n == 0 || errno == EINVAL || errno == ENOSYS)
-			cannot = true;  /* the rest is copied from the buffer */
+			w->cannot_splice = true;  /* the rest is copied from the buffer */
 		else
-			err(EXIT_FAIL, "%s: after %llu bytes", ff_path,
-			    (unsigned long long)sent);
+			err(EXIT_FAIL, "%s: after %llu bytes", w->path,
+			    (unsigned long long)w->sent);
 	}
 	return done;
 }
@@ -85,9 +91,9 @@ put_spliced(int fd, off_t off, size_t len)
  * when BASE, the file offset of BUF, is not -1). A short incomplete line
  * at the end waits for more input unless EOF. Returns bytes used. */
 static size_t
-pack_out(int fd, const char *buf, size_t len, bool eof, off_t base)
+pack_out(struct writer *w, const char *buf, size_t len, bool eof,
+    off_t base)
 {
-	static bool in_long;  /* a piece of the current line went out */
 	size_t pos = 0;
 
 	while (pos < len) {
@@ -97,7 +103,7 @@ pack_out(int fd, const char *buf, size_t len, bool eof, off_t base)
 
 		if (nl != NULL)
 			n = (size_t)(nl - (buf + pos)) + 1;
-		else if (left <= PIPE_BUF && !eof && !in_long)
+		else if (left <= PIPE_BUF && !eof && !w->in_long)
 			break;
 		else {
 			const char *e = memchr(buf + pos + lim, '\n',
@@ -106,16 +112,16 @@ pack_out(int fd, const char *buf, size_t len, bool eof, off_t base)
 		}
 		size_t done = 0;
 		if (base != -1 && n > PIPE_BUF)
-			done = put_spliced(fd, base + (off_t)pos, n);
-		put(fd, buf + pos + done, n - done);
-		in_long = buf[pos + n - 1] != '\n';
+			done = put_spliced(w, base + (off_t)pos, n);
+		put(w, buf + pos + done, n - done);
+		w->in_long = buf[pos + n - 1] != '\n';
 		pos += n;
 	}
 	return pos;
 }
 
 static void
-write_lines(int fd)
+write_lines(struct writer *w)
 {
 	char *buf = malloc(WRITE_BUFSZ);
 	size_t len = 0;
@@ -131,7 +137,7 @@ write_lines(int fd)
 		if (n == -1)
 			err(EXIT_FAIL, "stdin");
 		len += (size_t)n;
-		size_t used = pack_out(fd, buf, len, n == 0, base);
+		size_t used = pack_out(w, buf, len, n == 0, base);
 		if (base != -1)
 			base += (off_t)used;
 		memmove(buf, buf + used, len - used);
@@ -143,34 +149,35 @@ write_lines(int fd)
 }
 
 int
-ff_cmd_write(void)
+ff_cmd_write(struct fifo *ff)
 {
-	int fd = ff_open_fifo(O_WRONLY, "reader");
+	struct writer w = { .fd = ff_open_fifo(ff, O_WRONLY, "reader"),
+	    .path = ff->path };
 	uint64_t n;
 
-	if (ff_message != NULL) {
-		size_t len = strlen(ff_message);
+	if (ff->message != NULL) {
+		size_t len = strlen(ff->message);
 		char *m = malloc(len + 1);
 		if (m == NULL)
 			err(EXIT_FAIL, "malloc");
-		memcpy(m, ff_message, len);
+		memcpy(m, ff->message, len);
 		m[len] = '\n';
-		pack_out(fd, m, len + 1, true, -1);
+		pack_out(&w, m, len + 1, true, -1);
 		free(m);
-	} else if (ff_raw) {
-		switch (io_copy(STDIN_FILENO, fd, &n)) {
+	} else if (ff->raw) {
+		switch (io_copy(STDIN_FILENO, w.fd, &n)) {
 		case IO_ERR_READ:
 			err(EXIT_FAIL, "stdin");
 		case IO_ERR_WRITE:
 			if (errno == EPIPE)
 				errx(EXIT_FAIL, "%s: the reader went away after "
-				    "%llu bytes", ff_path, (unsigned long long)n);
-			err(EXIT_FAIL, "%s: after %llu bytes", ff_path,
+				    "%llu bytes", ff->path, (unsigned long long)n);
+			err(EXIT_FAIL, "%s: after %llu bytes", ff->path,
 			    (unsigned long long)n);
 		}
 	} else
-		write_lines(fd);
-	if (close(fd) == -1)
-		err(EXIT_FAIL, "%s", ff_path);
+		write_lines(&w);
+	if (close(w.fd) == -1)
+		err(EXIT_FAIL, "%s", ff->path);
 	return EXIT_OK;
 }
