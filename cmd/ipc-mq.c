@@ -2,97 +2,143 @@
  * ls, rm. Messages are framed on stdin/stdout as every ipc-utils tool
  * frames them (lines, NUL, netstrings, len32).
  *
- * This file: the command line and the verb dispatch; the verbs are in
- * cmd/ipc-mq/ (queue.c: create, rm; info.c: info, ls; send.c; recv.c). */
+ * This file: the command line (one table, lib/cli.c) and the verb
+ * dispatch; the verbs are in cmd/ipc-mq/ (queue.c: create, rm; info.c:
+ * info, ls; send.c; recv.c), each handed the parsed struct mq_run. */
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ipc.h"
 #include "ipc-mq/mq.h"
 
-#define SYNOPSIS \
-	"ipc-mq create [--mode MODE] [-x] [-M MAXMSG] [-S MSGSIZE] NAME\n" \
-	"ipc-mq send [-p PRIO] [-t DUR] [-c] [FRAMING] NAME [MESSAGE...]\n" \
-	"ipc-mq recv [-n COUNT|-a|-f] [-t DUR] [-P] [FRAMING] NAME [-- COMMAND [ARG...]]\n" \
-	"ipc-mq info [--json] NAME\n" \
-	"ipc-mq ls [--json]\n" \
-	"ipc-mq rm NAME..."
+enum { OPT_MODE = CLI_LONG, OPT_JSON, OPT_SHARED, OPT_NETSTRING, OPT_LEN32 };
 
-#define HELP "usage: " \
-	"ipc-mq create [--mode MODE] [-x] [-M MAXMSG] [-S MSGSIZE] NAME\n" \
-	"       ipc-mq send [-p PRIO] [-t DUR] [-c] [FRAMING] NAME [MESSAGE...]\n" \
-	"       ipc-mq recv [-n COUNT|-a|-f] [-t DUR] [-P] [FRAMING] NAME [-- COMMAND [ARG...]]\n" \
-	"       ipc-mq info [--json] NAME\n" \
-	"       ipc-mq ls [--json]\n" \
-	"       ipc-mq rm NAME...\n" \
-	"POSIX message queues. NAME is q or /q.\n" \
-	"  create   -M MAXMSG, -S MSGSIZE (system defaults), --mode (0600), -x (must be new)\n" \
-	"  send     each MESSAGE, or each message framed from stdin; -p PRIO,\n" \
-	"           -t DUR bounds a wait on a full queue (124), -c creates the queue\n" \
-	"  recv     one message, -n COUNT, -a all there now, -f follow; -P prints\n" \
-	"           'PRIO<tab>' first; -t DUR bounds each wait (124); with COMMAND,\n" \
-	"           a run of COMMAND per message, the message on its stdin\n" \
-	"  info     maxmsg=, msgsize=, curmsgs=, mode= (--json: one object)\n" \
-	"  ls       the queues in the mqueue filesystem (--json: an array)\n" \
-	"  rm       removes queues\n" \
-	"FRAMING: lines (default), -0/--null, --netstring, --len32.\n" \
-	"Common: --shared (accept a queue of another user), -v, -h, -V.\n"
+static const struct cli_opt options[] = {
+	{ OPT_MODE, "mode", "MODE", "permissions of a queue made (exact, octal; "
+	    "0600 through the umask without it)", "create" },
+	{ 'x', "exclusive", NULL, "the queue must be new", "create" },
+	{ 'M', "maxmsg", "MAXMSG", "room for MAXMSG messages (system default)",
+	    "create" },
+	{ 'S', "msgsize", "MSGSIZE", "messages up to MSGSIZE bytes (system "
+	    "default)", "create" },
+	{ 'c', "create", NULL, "create the queue if missing (as create does)",
+	    "send" },
+	{ 'p', "priority", "PRIO", "send at priority PRIO (0, the lowest; "
+	    "highest first out)", "send" },
+	{ 'n', "count", "COUNT", "receive COUNT messages (1)", "recv" },
+	{ 'a', "all", NULL, "receive the messages there now, then exit",
+	    "recv" },
+	{ 'f', "follow", NULL, "receive until signalled", "recv" },
+	{ 'P', "priority", NULL, "print each message's priority and a tab "
+	    "first", "recv" },
+	{ 't', "timeout", "DUR", "bound each wait (a full queue, an empty one) "
+	    "by DUR: exit 124", "send recv" },
+	{ '0', "null", NULL, "messages end with NUL, not newline", "send recv" },
+	{ OPT_NETSTRING, "netstring", NULL, "messages are netstrings "
+	    "(5:hello,)", "send recv" },
+	{ OPT_LEN32, "len32", NULL, "messages have a 4-byte big-endian length",
+	    "send recv" },
+	{ OPT_JSON, "json", NULL, "print JSON", "info ls" },
+	{ OPT_SHARED, "shared", NULL, "accept a queue owned by another user",
+	    NULL },
+	CLI_OPT_VERBOSE("say what was created, sent and received, and how each "
+	    "COMMAND ended"),
+	{ 0, NULL, NULL, NULL, NULL },
+};
 
-int mqt_verbose;  /* -v: diagnostics on stderr */
+static const struct cli_verb verbs[] = {
+	{ "create", "NAME", "create a queue (NAME is q or /q); one that exists "
+	    "with the asked limits is fine", 1, 1, false },
+	{ "send", "NAME [MESSAGE...]", "send each MESSAGE, or each message "
+	    "framed from stdin", 1, -1, false },
+	{ "recv", "NAME [-- COMMAND [ARG...]]", "receive messages to stdout, "
+	    "or run COMMAND per message with the message on its stdin", 1, 1,
+	    false },
+	{ "info", "NAME", "maxmsg=, msgsize=, curmsgs=, mode=", 1, 1, false },
+	{ "ls", "", "the queues in the mqueue filesystem", 0, 0, false },
+	{ "rm", "NAME...", "remove queues", 1, -1, false },
+	{ NULL, NULL, NULL, -1, -1, false },
+};
 
-noreturn void
-mqt_usage(void)
+static const struct cli_tool tool = {
+	.about = "POSIX message queues from the shell. NAME is q or /q.",
+	.verbs = verbs,
+	.opts = options,
+	.more = "Exit status: 0 done, 1 failed, 2 usage, 124 timeout; recv -- "
+	    "COMMAND: COMMAND's.\n",
+	.command = true,
+	.command_verbs = "recv",
+};
+
+static unsigned
+prio_max(void)
 {
-	cli_usage(SYNOPSIS);
+	long n = sysconf(_SC_MQ_PRIO_MAX);
+
+	return n > 0 && n <= INT_MAX ? (unsigned)n : 32768;
 }
 
-/* Parses a subcommand's options; returns the option or -1 at the end.
- * Options every verb shares are handled here. */
-int
-mqt_verb_opt(int argc, char **argv, const char *opts, const struct option *lo,
-    bool *shared)
+/* The command line into M; returns the verb. */
+static const char *
+parse(struct mq_run *m, int argc, char **argv)
 {
-	int c;
+	struct cli c;
+	int modes = 0, o;
 
-	while ((c = getopt_long(argc, argv, opts, lo, NULL)) != -1) {
-		switch (c) {
-		case 'h': cli_help(HELP);
-		case 'V': cli_version();
-		case 'v': mqt_verbose++; continue;
-		case OPT_SHARED: *shared = true; continue;
-		case '?': mqt_usage();
+	cli_start(&c, &tool, argc, argv);
+	while ((o = cli_next(&c)) != 0) {
+		switch (o) {
+		case 'v': m->verbose++; break;
+		case OPT_SHARED: m->co.shared = true; break;
+		case OPT_MODE:
+			m->co.mode = num_mode(c.arg);
+			m->co.mode_set = true;
+			break;
+		case 'x': m->co.excl = true; break;
+		case 'M': m->co.maxmsg = (long)cli_number(&c, 1, INT_MAX); break;
+		case 'S': m->co.msgsize = (long)cli_number(&c, 1, INT_MAX); break;
+		case 'c': m->create = true; break;
+		case 'p':
+			m->prio = (unsigned)cli_number(&c, 0, prio_max() - 1);
+			break;
+		case 'P': m->prio_print = true; break;
+		case 'n': m->count = cli_number(&c, 0, LLONG_MAX); modes++; break;
+		case 'a': m->all = true; modes++; break;
+		case 'f': m->follow = true; m->count = -1; modes++; break;
+		case 't': m->timeout = cli_duration(&c); m->tstr = c.arg; break;
+		case '0': m->kind = FRAME_NUL; break;
+		case OPT_NETSTRING: m->kind = FRAME_NETSTRING; break;
+		case OPT_LEN32: m->kind = FRAME_LEN32; break;
+		case OPT_JSON: m->json = true; break;
 		}
-		return c;
 	}
-	return -1;
+	if (modes > 1)
+		cli_fail(&c, "-n, -a and -f exclude one another");
+	m->ops = c.ops;
+	m->nops = c.nops;
+	m->cmd = c.cmd;
+	return c.verb->name;
 }
-
-/* ---- main ---- */
 
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = { COMMON_LONGOPTS, { 0 } };
 	static const struct {
 		const char *name;
-		int (*fn)(int, char **);
-	} verbs[] = {
+		int (*fn)(struct mq_run *);
+	} run[] = {
 		{ "create", mqt_cmd_create }, { "send", mqt_cmd_send },
 		{ "recv", mqt_cmd_recv }, { "info", mqt_cmd_info },
 		{ "ls", mqt_cmd_ls }, { "rm", mqt_cmd_rm },
 	};
-	bool shared = false;
+	struct mq_run m = { .timeout = -1, .kind = FRAME_LINE, .count = 1 };
+	const char *verb;
 
 	cli_init(argc, argv);
-	if (mqt_verb_opt(argc, argv, "+hVv", lo, &shared) != -1 || optind == argc)
-		mqt_usage();
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-		if (strcmp(argv[optind], verbs[i].name) != 0)
-			continue;
-		argc -= optind;
-		argv += optind;
-		optind = 0;  /* glibc: start a fresh scan of the verb's own options */
-		return verbs[i].fn(argc, argv);
-	}
-	cli_usage_err("'%s' is not a verb (create, send, recv, info, ls, rm)",
-	    argv[optind]);
+	verb = parse(&m, argc, argv);
+	for (size_t i = 0; i < sizeof run / sizeof run[0]; i++)
+		if (strcmp(verb, run[i].name) == 0)
+			return run[i].fn(&m);
+	return EXIT_USAGE;  /* not reached: the table knows every verb */
 }

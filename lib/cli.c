@@ -95,21 +95,40 @@ cli_stdout_done(void)
 
 /* ---- parsing by the tool's table ---- */
 
+/* Whether the space-separated LIST has the word W. */
+static bool
+cli_word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 bool
 cli_verb_takes(const struct cli_verb *v, const struct cli_opt *o)
 {
-	size_t n;
-
 	if (o->verbs == NULL || (v != NULL && v->name == NULL))
 		return true;
 	if (v == NULL)
 		return false;  /* before the verb: only what every verb takes */
-	n = strlen(v->name);
-	for (const char *p = o->verbs; (p = strstr(p, v->name)) != NULL; p += n)
-		if ((p == o->verbs || p[-1] == ' ') &&
-		    (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
+	return cli_word_in(o->verbs, v->name);
+}
+
+/* Whether "--" starts a COMMAND for C's verb (else it ends the options). */
+static bool
+cli_takes_command(const struct cli *c)
+{
+	const struct cli_tool *t = c->tool;
+
+	if (!t->command)
+		return false;
+	return t->command_verbs == NULL || (c->verb != NULL &&
+	    c->verb->name != NULL && cli_word_in(t->command_verbs,
+	    c->verb->name));
 }
 
 static noreturn void
@@ -222,10 +241,20 @@ cli_find_long(const struct cli *c, const char *a, size_t n, const char *as)
 	const struct cli_opt *hit = NULL;
 	int hits = 0;
 
+	const struct cli_opt *exact = NULL;
+
+	/* Two verbs may give one name to two options (send --priority PRIO,
+	 * recv --priority): the one this verb takes wins. */
 	for (const struct cli_opt *o = c->tool->opts; o->id != 0; o++)
 		if (o->name != NULL && strlen(o->name) == n &&
-		    strncmp(o->name, a, n) == 0)
-			return o;
+		    strncmp(o->name, a, n) == 0) {
+			if (cli_verb_takes(c->verb, o))
+				return o;
+			if (exact == NULL)
+				exact = o;
+		}
+	if (exact != NULL)
+		return exact;
 	for (const struct cli_opt *o = c->tool->opts; o->id != 0; o++)
 		if (o->name != NULL && strncmp(o->name, a, n) == 0 &&
 		    cli_verb_takes(c->verb, o))
@@ -303,7 +332,7 @@ cli_end(struct cli *c)
 	}
 	if (v->max >= 0 && c->nops > v->max)
 		cli_fail(c, "extra operand '%s'%s", c->ops[v->max],
-		    c->tool->command && c->cmd == NULL ?
+		    cli_takes_command(c) && c->cmd == NULL ?
 		    " (a COMMAND goes after --)" : "");
 	if (c->cmd != NULL && c->cmd[0] == NULL)
 		cli_fail(c, "COMMAND missing after --");
@@ -323,7 +352,7 @@ cli_next(struct cli *c)
 		char *a = c->argv[c->i];
 		if (strcmp(a, "--") == 0) {
 			c->i++;
-			if (c->tool->command)
+			if (cli_takes_command(c))
 				c->cmd = c->argv + c->i;
 			else
 				while (c->i < c->argc)

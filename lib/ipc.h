@@ -73,6 +73,8 @@ struct cli_tool {
 	const struct cli_opt *opts;   /* ended by id 0 */
 	const char *more;             /* after the options in --help */
 	bool command;                 /* "--" starts a COMMAND [ARG...] */
+	const char *command_verbs;    /* the verbs it does so for ("recv");
+	                               * NULL: every verb */
 };
 struct cli {
 	const struct cli_tool *tool;

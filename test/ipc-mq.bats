@@ -311,7 +311,7 @@ assert "/" + sys.argv[2] in names, names
 	run -2 ipc-mq send -p -1 "$q" x
 	# No sign where none is allowed, not even on a zero (num_fuzz.c).
 	run -2 --separate-stderr ipc-mq send -p -0 "$q" x
-	[[ "$stderr" == "ipc-mq: -p: '-0' is out of range (0 to "* ]]
+	[[ "$stderr" == "ipc-mq: --priority: '-0' is out of range (0 to "* ]]
 	run -2 ipc-mq send -p abc "$q" x
 	[ "$(curmsgs "$q")" = 1 ]
 }
@@ -738,15 +738,40 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 
 @test "usage: verbs, options and --help" {
 	run -2 --separate-stderr ipc-mq
-	[[ "$stderr" == "usage: ipc-mq create"* ]]
+	[ "${stderr%%$'\n'*}" = "ipc-mq: a verb is needed (verbs: create send recv info ls rm)" ]
+	[[ "$stderr" == *$'\nusage: ipc-mq create'* ]]
 	run -2 --separate-stderr ipc-mq frob
-	[[ "$stderr" == *"'frob' is not a verb"* ]]
-	run -2 ipc-mq create
-	run -2 ipc-mq send --no-such x
+	[ "${stderr%%$'\n'*}" = "ipc-mq: unknown verb 'frob' (verbs: create send recv info ls rm)" ]
+	run -2 --separate-stderr ipc-mq create
+	[ "${stderr%%$'\n'*}" = "ipc-mq: NAME missing" ]
+	run -2 --separate-stderr ipc-mq send --no-such x
+	[ "${stderr%%$'\n'*}" = "ipc-mq: unknown option '--no-such'" ]
+	run -2 --separate-stderr ipc-mq recv x y
+	[ "${stderr%%$'\n'*}" = "ipc-mq: extra operand 'y' (a COMMAND goes after --)" ]
+	run -2 --separate-stderr ipc-mq recv -n 1 -f x
+	[ "${stderr%%$'\n'*}" = "ipc-mq: -n, -a and -f exclude one another" ]
+	run -2 --separate-stderr ipc-mq send -a x
+	[ "${stderr%%$'\n'*}" = "ipc-mq: option '-a' is for recv, not send" ]
 	run -0 --separate-stderr ipc-mq recv --help
-	[[ "$output" == *"ipc-mq recv"* ]]
+	[[ "$output" == *"ipc-mq recv "* && "$output" != *"ipc-mq send "* ]]
+	run -0 --separate-stderr ipc-mq --help
+	[[ "$output" == *"send "*"recv "* ]]
 	run -0 ipc-mq --version
 	[[ "$output" =~ ^ipc-mq\ [0-9] ]]
+}
+
+@test "command line: options may follow NAME; after -- every word is COMMAND's" {
+	q=$(newq)
+	ipc-mq create "$q"
+	run -124 timeout 60 ipc-mq recv "$q" -t 100ms
+	ipc-mq send "$q" -p 3 -- -x
+	run -0 timeout 60 ipc-mq recv "$q" -P
+	[ "$output" = $'3\t-x' ]
+	ipc-mq send "$q" one
+	run -0 timeout 60 ipc-mq recv "$q" -t 5s -- sed -n -e 's/^/got /p'
+	[ "$output" = "got one" ]
+	run -0 ipc-mq info "$q" --json
+	[[ "$output" == *'"curmsgs": 0'* || "$output" == *'"curmsgs":0'* ]]
 }
 
 @test "two producers, one consumer: every message once, each producer's in order" {

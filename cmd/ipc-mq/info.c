@@ -76,26 +76,18 @@ qinfo_text(const struct qinfo *qi, char sep)
 }
 
 int
-mqt_cmd_info(int argc, char **argv)
+mqt_cmd_info(struct mq_run *m)
 {
-	static const struct option lo[] = { COMMON_LONGOPTS,
-		{ "json", no_argument, NULL, OPT_JSON }, { 0 } };
 	struct qinfo qi = { 0 };
-	bool json = false, shared = false;
 	char name[258];
-	int c;
 
-	while ((c = mqt_verb_opt(argc, argv, "+hVv", lo, &shared)) != -1)
-		json = true;
-	if (argc - optind != 1)
-		mqt_usage();
-	name_check(argv[optind], name);
+	name_check(m->ops[0], name);
 	if (qinfo_get(name, &qi) == -1) {
 		if (errno == ENOENT)
 			errx(EXIT_FAIL, "%s: no such queue", name);
 		err(EXIT_FAIL, "%s", name);
 	}
-	if (json) {
+	if (m->json) {
 		qinfo_json(NULL, &qi);
 		putchar('\n');
 	} else
@@ -182,19 +174,12 @@ ls_names(const char *dir, size_t *n)
 }
 
 int
-mqt_cmd_ls(int argc, char **argv)
+mqt_cmd_ls(struct mq_run *m)
 {
-	static const struct option lo[] = { COMMON_LONGOPTS,
-		{ "json", no_argument, NULL, OPT_JSON }, { 0 } };
-	bool json = false, shared = false;
+	bool json = m->json;
 	char dir[4096], name[258], path[4400];
 	size_t n;
-	int c;
 
-	while ((c = mqt_verb_opt(argc, argv, "+hVv", lo, &shared)) != -1)
-		json = true;
-	if (optind != argc)
-		mqt_usage();
 	if (!mqueue_mount(dir, sizeof dir))
 		errx(EXIT_FAIL, "the mqueue filesystem is not mounted; as root: "
 		    "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue");

@@ -3,27 +3,10 @@
 #ifndef IPC_MQ_H
 #define IPC_MQ_H
 
-#include <getopt.h>
 #include <mqueue.h>
 #include <stdbool.h>
 #include <stdnoreturn.h>
 #include <sys/types.h>
-
-enum { OPT_MODE = 0x2001, OPT_JSON, OPT_SHARED };
-
-#define COMMON_LONGOPTS \
-	CLI_LONGOPTS, \
-	{ "shared", no_argument, NULL, OPT_SHARED }
-
-/* ---- ipc-mq.c: the command line ---- */
-
-extern int mqt_verbose;  /* -v: diagnostics on stderr */
-/* Prints the SYNOPSIS and exits 2. */
-noreturn void mqt_usage(void);
-/* Parses a subcommand's options; returns the option or -1 at the end.
- * Options every verb shares are handled here. */
-int mqt_verb_opt(int argc, char **argv, const char *opts,
-    const struct option *lo, bool *shared);
 
 /* ---- queue.c: opening and creating queues; create, rm ---- */
 
@@ -31,6 +14,25 @@ struct create_opts {
 	mode_t mode;
 	bool mode_set, excl, shared;
 	long maxmsg, msgsize;  /* 0: not asked */
+};
+
+/* One run of ipc-mq: its command line, parsed in ipc-mq.c by the table
+ * and handed to the verb. */
+struct mq_run {
+	int verbose;              /* -v: diagnostics on stderr */
+	struct create_opts co;    /* create (and send -c); co.shared: --shared */
+	bool create;              /* send -c */
+	unsigned prio;            /* send -p */
+	bool prio_print;          /* recv -P */
+	int64_t timeout;          /* -t in ns, -1: none */
+	const char *tstr;         /* -t as given, for messages */
+	enum frame_kind kind;     /* -0, --netstring, --len32 */
+	long long count;          /* recv -n (1), -1 with -f */
+	bool all, follow;         /* recv -a, -f */
+	bool json;                /* info, ls --json */
+	char **ops;               /* the operands (NAME first), NULL-ended */
+	int nops;
+	char **cmd;               /* recv -- COMMAND [ARG...], or NULL */
 };
 
 /* Exits 1 unless queue Q (NAME) is ours or root's. */
@@ -42,17 +44,17 @@ mqd_t mqt_open_existing(const char *name, int flags, bool shared);
  * which. An explicit --mode is exact: umask(0) around mq_open. */
 mqd_t mqt_create(const char *name, const struct create_opts *o, int flags,
     bool *created);
-int mqt_cmd_create(int argc, char **argv);
-int mqt_cmd_rm(int argc, char **argv);
+int mqt_cmd_create(struct mq_run *m);
+int mqt_cmd_rm(struct mq_run *m);
 
 /* ---- info.c ---- */
 
-int mqt_cmd_info(int argc, char **argv);
-int mqt_cmd_ls(int argc, char **argv);
+int mqt_cmd_info(struct mq_run *m);
+int mqt_cmd_ls(struct mq_run *m);
 
 /* ---- send.c ---- */
 
-int mqt_cmd_send(int argc, char **argv);
+int mqt_cmd_send(struct mq_run *m);
 /* The limit of a reader of KIND for a queue of MSGSIZE: a netstring's or
  * len32's header gives the size, so one over MSGSIZE is refused before its
  * body is read; a line or NUL-terminated message has no header and is read
@@ -67,6 +69,6 @@ int mqt_send_next(struct frame_reader *r, long msgsize, char **msg,
 
 /* ---- recv.c ---- */
 
-int mqt_cmd_recv(int argc, char **argv);
+int mqt_cmd_recv(struct mq_run *m);
 
 #endif

@@ -176,56 +176,36 @@ mq_compare(const char *name, mqd_t q, const struct create_opts *o)
 /* ---- create, rm ---- */
 
 int
-mqt_cmd_create(int argc, char **argv)
+mqt_cmd_create(struct mq_run *m)
 {
-	static const struct option lo[] = { COMMON_LONGOPTS,
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "exclusive", no_argument, NULL, 'x' },
-		{ "maxmsg", required_argument, NULL, 'M' },
-		{ "msgsize", required_argument, NULL, 'S' }, { 0 } };
-	struct create_opts o = { 0 };
+	const struct create_opts *co = &m->co;
 	char name[258];
 	bool created;
-	int c;
 
-	while ((c = mqt_verb_opt(argc, argv, "+hVvxM:S:", lo, &o.shared)) != -1) {
-		switch (c) {
-		case OPT_MODE: o.mode = num_mode(optarg); o.mode_set = true; break;
-		case 'x': o.excl = true; break;
-		case 'M': o.maxmsg = (long)num_parse(optarg, 1, INT_MAX, "-M"); break;
-		case 'S': o.msgsize = (long)num_parse(optarg, 1, INT_MAX, "-S"); break;
-		}
-	}
-	if (argc - optind != 1)
-		mqt_usage();
-	name_check(argv[optind], name);
-	mqd_t q = mqt_create(name, &o, O_RDONLY, &created);
+	name_check(m->ops[0], name);
+	mqd_t q = mqt_create(name, co, O_RDONLY, &created);
 	if (!created) {
-		if (!o.shared)
+		if (!co->shared)
 			mqt_check_owner(name, q);
-		mq_compare(name, q, &o);
+		mq_compare(name, q, co);
 	}
-	if (mqt_verbose)
+	if (m->verbose)
 		warnx("%s: %s", name, created ? "created" : "exists already");
 	mq_close(q);
 	return EXIT_OK;
 }
 
 int
-mqt_cmd_rm(int argc, char **argv)
+mqt_cmd_rm(struct mq_run *m)
 {
-	static const struct option lo[] = { COMMON_LONGOPTS, { 0 } };
 	char name[258];
-	bool shared = false;
 	int rc = EXIT_OK;
 
-	if (mqt_verb_opt(argc, argv, "+hVv", lo, &shared) != -1 || optind == argc)
-		mqt_usage();
 	/* Every name is checked before anything is removed. */
-	for (int i = optind; i < argc; i++)
-		name_check(argv[i], name);
-	for (int i = optind; i < argc; i++) {
-		name_check(argv[i], name);
+	for (int i = 0; i < m->nops; i++)
+		name_check(m->ops[i], name);
+	for (int i = 0; i < m->nops; i++) {
+		name_check(m->ops[i], name);
 		if (mq_unlink(name) == 0)
 			continue;
 		if (errno == ENOENT)

@@ -39,6 +39,7 @@ struct receiver {
 	int cmd_status;        /* first failed run's status */
 	int put_err;           /* why a message cannot be put back, or 0 */
 	long curmsgs;          /* messages there at the start (-a) */
+	int verbose;           /* -v */
 };
 
 static struct receiver *rx_live;  /* for the cleanup at a signal */
@@ -217,7 +218,7 @@ rx_run_cmd(struct receiver *r, size_t len, unsigned prio)
 		rx_undelivered(r, len, prio, st, r->cmd[0]);
 	close(sp.fd_in);
 	st = rx_wait_child(r, sp.pid, len, prio);
-	if (st != 0 && mqt_verbose)
+	if (st != 0 && r->verbose)
 		warnx("%s: message %lu: %s exited with %d", r->name, r->seq,
 		    r->cmd[0], st);
 	if (st != 0 && r->cmd_status == 0)
@@ -422,47 +423,22 @@ rx_setup(struct receiver *r, const char *name, bool shared, bool follow)
 }
 
 int
-mqt_cmd_recv(int argc, char **argv)
+mqt_cmd_recv(struct mq_run *m)
 {
-	static const struct option lo[] = { COMMON_LONGOPTS, FRAME_LONGOPTS,
-		{ "count", required_argument, NULL, 'n' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "priority", no_argument, NULL, 'P' },
-		{ "timeout", required_argument, NULL, 't' }, { 0 } };
-	struct receiver r = { .timeout = -1, .kind = FRAME_LINE };
-	long long count = 1;
-	bool all = false, follow = false, shared = false;
-	int modes = 0, c;
+	struct receiver r = { .timeout = m->timeout, .kind = m->kind,
+	    .prio = m->prio_print, .verbose = m->verbose };
 	char name[258], path[PATH_MAX];
 
-	while ((c = mqt_verb_opt(argc, argv, "+hVvn:aft:P0", lo, &shared)) != -1) {
-		if (frame_opt(c, &r.kind))
-			continue;
-		switch (c) {
-		case 'n': count = num_parse(optarg, 0, LLONG_MAX, "-n"); modes++; break;
-		case 'a': all = true; modes++; break;
-		case 'f': follow = true; count = -1; modes++; break;
-		case 'P': r.prio = true; break;
-		case 't': r.timeout = num_duration(optarg, "-t"); break;
-		}
-	}
-	if (modes > 1)
-		cli_usage_err("-n, -a and -f exclude one another");
-	if (optind == argc)
-		mqt_usage();
-	name_check(argv[optind++], name);
-	if (optind < argc) {
-		if (strcmp(argv[optind], "--") != 0 || optind + 1 == argc)
-			mqt_usage();
-		r.cmd = argv + optind + 1;
+	name_check(m->ops[0], name);
+	if (m->cmd != NULL) {
+		r.cmd = m->cmd;
 		/* COMMAND must resolve before any message is taken for it. */
 		cmd_require(r.cmd[0], path, sizeof path);
 	}
-	rx_setup(&r, name, shared, follow);
+	rx_setup(&r, name, m->co.shared, m->follow);
 	/* -a: the messages there now, not those a fast producer adds. */
-	rx_loop(&r, all ? r.curmsgs : count, all);
-	if (mqt_verbose)
+	rx_loop(&r, m->all ? r.curmsgs : m->count, m->all);
+	if (m->verbose)
 		warnx("%s: %lu messages received", name, r.seq);
 	rx_live = NULL;
 	ob_free(&r.ob);

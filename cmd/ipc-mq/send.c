@@ -143,62 +143,32 @@ send_stdin(struct sender *s, enum frame_kind kind)
 	frame_reader_free(&r);
 }
 
-/* Priorities run from 0 to this less one. Linux has 32768; sysconf
- * failing must not leave no priority valid. */
-static long
-prio_max(void)
-{
-	long n = sysconf(_SC_MQ_PRIO_MAX);
-
-	return n > 0 ? n : 32768;
-}
-
 int
-mqt_cmd_send(int argc, char **argv)
+mqt_cmd_send(struct mq_run *m)
 {
-	static const struct option lo[] = { COMMON_LONGOPTS, FRAME_LONGOPTS,
-		{ "priority", required_argument, NULL, 'p' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "create", no_argument, NULL, 'c' }, { 0 } };
-	struct sender s = { .timeout = -1 };
-	struct create_opts co = { 0 };
-	enum frame_kind kind = FRAME_LINE;
+	struct sender s = { .timeout = m->timeout, .tstr = m->tstr,
+	    .prio = m->prio };
 	struct mq_attr a;
 	char name[258];
-	bool create = false, created;
-	int c;
+	bool created;
 
-	while ((c = mqt_verb_opt(argc, argv, "+hVvp:t:c0", lo, &co.shared)) != -1) {
-		if (frame_opt(c, &kind))
-			continue;
-		switch (c) {
-		case 'p':
-			s.prio = (unsigned)num_parse(optarg, 0, prio_max() - 1,
-			    "-p");
-			break;
-		case 't': s.timeout = num_duration(optarg, "-t"); s.tstr = optarg; break;
-		case 'c': create = true; break;
-		}
-	}
-	if (optind == argc)
-		mqt_usage();
-	name_check(argv[optind++], name);
+	name_check(m->ops[0], name);
 	s.name = name;
-	if (create) {
-		s.q = mqt_create(name, &co, O_WRONLY, &created);
-		if (!created && !co.shared)
+	if (m->create) {
+		s.q = mqt_create(name, &m->co, O_WRONLY, &created);
+		if (!created && !m->co.shared)
 			mqt_check_owner(name, s.q);
 	} else
-		s.q = mqt_open_existing(name, O_WRONLY, co.shared);
+		s.q = mqt_open_existing(name, O_WRONLY, m->co.shared);
 	if (mq_getattr(s.q, &a) == -1)
 		err(EXIT_FAIL, "%s", name);
 	s.msgsize = a.mq_msgsize;
-	if (optind < argc)
-		for (int i = optind; i < argc; i++)
-			send_one(&s, argv[i], strlen(argv[i]));
+	if (m->nops > 1)
+		for (int i = 1; i < m->nops; i++)
+			send_one(&s, m->ops[i], strlen(m->ops[i]));
 	else
-		send_stdin(&s, kind);
-	if (mqt_verbose)
+		send_stdin(&s, m->kind);
+	if (m->verbose)
 		warnx("%s: %lu messages sent", name, s.n);
 	mq_close(s.q);
 	return EXIT_OK;
