@@ -4,7 +4,6 @@
  * This file: the command line and the verbs that act on one counter.
  * cmd/ipc-shmcount/shmcount.h describes the object; counter.c makes and
  * opens it, wait.c changes it and waits for changes, ls.c has ls and rm. */
-#include <getopt.h>
 #include <limits.h>
 #include <string.h>
 #include <err.h>
@@ -12,41 +11,6 @@
 #include "ipc.h"
 #include "ipc-shmcount/shmcount.h"
 
-static const char SYNOPSIS[] =
-	"ipc-shmcount create [--mode MODE] [-x] [-i INITIAL] NAME\n"
-	"ipc-shmcount get NAME\n"
-	"ipc-shmcount incr [-c] [-n TIMES] NAME [DELTA]\n"
-	"ipc-shmcount decr [-c] [-n TIMES] NAME [DELTA]\n"
-	"ipc-shmcount set NAME VALUE\n"
-	"ipc-shmcount cas NAME EXPECTED NEW\n"
-	"ipc-shmcount wait [-t DUR] NAME (--ge|--le|--eq|--ne) VALUE\n"
-	"ipc-shmcount ls [--json]\n"
-	"ipc-shmcount rm NAME...";
-
-static const char HELP[] =
-	"usage: ipc-shmcount SUBCOMMAND [OPTIONS] ARGS\n"
-	"A signed 64-bit counter in POSIX shared memory (/dev/shm/NAME).\n"
-	"\n"
-	"  create [--mode MODE] [-x] [-i INITIAL] NAME\n"
-	"                      make a counter (mode 0600; -x: fail if it exists)\n"
-	"  get NAME            print the value\n"
-	"  incr [-c] [-n TIMES] NAME [DELTA]\n"
-	"  decr [-c] [-n TIMES] NAME [DELTA]\n"
-	"                      add/subtract DELTA (1), TIMES times; print the\n"
-	"                      new value (-c: create a missing counter)\n"
-	"  set NAME VALUE      store VALUE\n"
-	"  cas NAME EXPECTED NEW\n"
-	"                      store NEW if the value is EXPECTED (exit 0), else\n"
-	"                      print the value and exit 1\n"
-	"  wait [-t DUR] NAME (--ge|--le|--eq|--ne) VALUE\n"
-	"                      block until the condition holds (124 on timeout)\n"
-	"  ls [--json]         list the counters and their values\n"
-	"  rm NAME...          remove counters\n"
-	"\n"
-	"Options: --shared (accept a counter of another user), -v, -h, -V.\n"
-	"Exit status: 0 ok, 1 failed (cas: not swapped), 2 usage, 124 timeout.\n";
-
-int shc_verbose;   /* -v */
 bool shc_shared;   /* --shared: accept a counter of another user */
 /* "/NAME" of the counter in use, for messages. */
 static char cur_name[258];
@@ -78,22 +42,11 @@ parse_value(const char *s, const char *what)
 	return num_parse(s, LLONG_MIN, LLONG_MAX, what);
 }
 
-void
-shc_need_operands(const struct cmd *c, int min, int max)
-{
-	if (c->argc < min)
-		cli_usage_err("missing operand (see --help)");
-	if (max >= 0 && c->argc > max)
-		cli_usage_err("extra operand '%s' (see --help)",
-		    c->argv[max]);
-}
-
 static int
 do_create(struct cmd *c)
 {
 	char path[sizeof SHM_DIR + 258], slash[258];
 
-	shc_need_operands(c, 1, 1);
 	shc_path(c->argv[0], path, slash);
 	if (shc_create(path, slash, c->initial, c->mode, c->mode_set))
 		return EXIT_OK;
@@ -101,7 +54,7 @@ do_create(struct cmd *c)
 		errx(EXIT_FAIL, "%s: exists", slash);
 	/* Without -x an existing counter is fine, as long as it is one. */
 	(void)shc_open(path, slash, false);
-	if (shc_verbose)
+	if (c->verbose)
 		warnx("%s: exists already, left as it is", slash);
 	return EXIT_OK;
 }
@@ -126,7 +79,6 @@ open_operand(const char *name, bool create)
 static int
 do_get(struct cmd *c)
 {
-	shc_need_operands(c, 1, 1);
 	shc_read_only_ok = true;
 	print_value(atomic_load(&open_operand(c->argv[0], false)->value));
 	return EXIT_OK;
@@ -139,7 +91,6 @@ do_add(struct cmd *c, bool sub)
 	long long done;
 	struct shmc *s;
 
-	shc_need_operands(c, 1, 2);
 	if (c->argc == 2)
 		delta = parse_value(c->argv[1], "delta");
 	s = open_operand(c->argv[0], c->create);
@@ -163,7 +114,6 @@ do_set(struct cmd *c)
 	struct shmc *s;
 	int64_t v;
 
-	shc_need_operands(c, 2, 2);
 	v = parse_value(c->argv[1], "value");
 	s = open_operand(c->argv[0], false);
 	atomic_store(&s->value, v);
@@ -177,7 +127,6 @@ do_cas(struct cmd *c)
 	struct shmc *s;
 	int64_t expect, new;
 
-	shc_need_operands(c, 3, 3);
 	expect = parse_value(c->argv[1], "expected");
 	new = parse_value(c->argv[2], "new");
 	s = open_operand(c->argv[0], false);
@@ -192,152 +141,130 @@ do_cas(struct cmd *c)
 static int
 do_wait(struct cmd *c)
 {
-	static const char *const ops[] = { "--ge", "--le", "--eq", "--ne" };
-	int op;
-
-	/* --ge etc. follow NAME, so they are operands, parsed here. */
-	shc_need_operands(c, 3, 3);
-	for (op = 0; op < 4; op++)
-		if (strcmp(c->argv[1], ops[op]) == 0)
-			break;
-	if (op == 4)
-		cli_usage_err("wait: '%s' is not --ge, --le, --eq or --ne",
-		    c->argv[1]);
-	int64_t want = parse_value(c->argv[2], "value");
+	static const char *const conds[] = { "--ge", "--le", "--eq", "--ne" };
 	struct shmc *s = open_operand(c->argv[0], false);
-	if (shc_verbose)
+
+	if (c->verbose)
 		warnx("%s: value %jd, waiting for %s %jd", cur_name,
-		    (intmax_t)atomic_load(&s->value), ops[op], (intmax_t)want);
-	return shc_wait(s, (enum cond)op, want, c->timeout_ns);
+		    (intmax_t)atomic_load(&s->value), conds[c->cond],
+		    (intmax_t)c->want);
+	return shc_wait(s, c->cond, c->want, c->timeout_ns);
 }
-
-/* ---- command line ---- */
-
-enum { OPT_MODE = 0x100, OPT_SHARED, OPT_JSON };
-
-static const struct option longopts[] = {
-	CLI_LONGOPTS,
-	{ "mode", required_argument, NULL, OPT_MODE },
-	{ "shared", no_argument, NULL, OPT_SHARED },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "exclusive", no_argument, NULL, 'x' },
-	{ "initial", required_argument, NULL, 'i' },
-	{ "create", no_argument, NULL, 'c' },
-	{ "count", required_argument, NULL, 'n' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ NULL, 0, NULL, 0 },
-};
-
-struct verb {
-	const char *name;
-	const char *opts;   /* the letters (and long options) it accepts */
-	int (*run)(struct cmd *);
-};
 
 static int do_incr(struct cmd *c) { return do_add(c, false); }
 static int do_decr(struct cmd *c) { return do_add(c, true); }
 
-/* Long options are keyed as M (--mode), S (--shared), J (--json). */
-static const struct verb verbs[] = {
-	{ "create", "MSxi", do_create },
-	{ "get", "S", do_get },
-	{ "incr", "Scn", do_incr },
-	{ "decr", "Scn", do_decr },
-	{ "set", "S", do_set },
-	{ "cas", "S", do_cas },
-	{ "wait", "St", do_wait },
-	{ "ls", "J", shc_ls },
-	{ "rm", "S", shc_rm },
+/* ---- command line ---- */
+
+enum { OPT_MODE = CLI_LONG, OPT_SHARED, OPT_JSON, OPT_GE, OPT_LE, OPT_EQ,
+	OPT_NE };
+
+static const struct cli_opt options[] = {
+	{ OPT_MODE, "mode", "MODE", "permissions of the counter (exact, octal; "
+	    "0600 through the umask without it)", "create" },
+	{ 'x', "exclusive", NULL, "the counter must be new", "create" },
+	{ 'i', "initial", "INITIAL", "the value it starts with (0)", "create" },
+	{ 'c', "create", NULL, "create a missing counter (at 0)", "incr decr" },
+	{ 'n', "count", "TIMES", "do it TIMES times, each step atomic on its "
+	    "own", "incr decr" },
+	{ 't', "timeout", "DUR", "wait at most DUR (exit 124)", "wait" },
+	{ OPT_GE, "ge", "VALUE", "until the value is VALUE or more", "wait" },
+	{ OPT_LE, "le", "VALUE", "until the value is VALUE or less", "wait" },
+	{ OPT_EQ, "eq", "VALUE", "until the value is VALUE", "wait" },
+	{ OPT_NE, "ne", "VALUE", "until the value is not VALUE", "wait" },
+	{ OPT_JSON, "json", NULL, "print JSON", "ls" },
+	{ OPT_SHARED, "shared", NULL, "accept a counter owned by another user",
+	    "get incr decr set cas wait rm" },
+	CLI_OPT_VERBOSE("say what was found and awaited"),
+	{ 0, NULL, NULL, NULL, NULL },
 };
 
-static noreturn void
-bad_option(const char *verb, const char *arg)
-{
-	warnx("%s: option '%s' is unknown here or lacks its argument", verb,
-	    arg);
-	cli_usage(SYNOPSIS);
-}
+static const struct cli_verb verbs[] = {
+	{ "create", "NAME", "make a counter; one already there is fine "
+	    "unless -x", 1, 1, true },
+	{ "get", "NAME", "print the value", 1, 1, true },
+	{ "incr", "NAME [DELTA]", "add DELTA (1) and print the new value", 1, 2,
+	    true },
+	{ "decr", "NAME [DELTA]", "subtract DELTA (1) and print the new value",
+	    1, 2, true },
+	{ "set", "NAME VALUE", "store VALUE", 2, 2, true },
+	{ "cas", "NAME EXPECTED NEW", "store NEW if the value is EXPECTED "
+	    "(exit 0), else print the value and exit 1", 3, 3, true },
+	{ "wait", "NAME", "block until the condition (--ge, --le, --eq or "
+	    "--ne) holds", 1, 1, true },
+	{ "ls", "", "list the counters and their values", 0, 0, false },
+	{ "rm", "NAME...", "remove counters", 1, -1, false },
+	{ NULL, NULL, NULL, -1, -1, false },
+};
 
-static void
-parse_opts(const struct verb *vb, int argc, char **argv, struct cmd *c)
-{
-	int o;
+static const struct cli_tool tool = {
+	.about = "A signed 64-bit counter in POSIX shared memory "
+	    "(/dev/shm/NAME), changed atomically by any number of processes.",
+	.verbs = verbs,
+	.opts = options,
+	.more = "Exit status: 0 done, 1 failed (cas: not swapped), 2 usage, "
+	    "124 timeout.\n",
+};
 
-	/* No option at all (the usual `incr NAME`): getopt would stop at
-	 * once, so it is not even called (one libc page less to fault in). */
-	if (argc < 2 || argv[1][0] != '-') {
-		c->argc = argc - 1;
-		c->argv = argv + 1;
-		return;
-	}
-	opterr = 0;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "+hVvxi:cn:t:", longopts,
-	    NULL)) != -1) {
-		int key = o == OPT_MODE ? 'M' : o == OPT_SHARED ? 'S' :
-		    o == OPT_JSON ? 'J' : o;
-		if (o == 'h')
-			cli_help(HELP);
-		if (o == 'V')
-			cli_version();
-		if (o == 'v') {
-			shc_verbose++;
-			continue;
-		}
-		if (o == '?' || strchr(vb->opts, key) == NULL)
-			bad_option(vb->name, argv[optind - 1]);
+static const struct {
+	const char *name;
+	int (*run)(struct cmd *);
+} run[] = {
+	{ "create", do_create }, { "get", do_get }, { "incr", do_incr },
+	{ "decr", do_decr }, { "set", do_set }, { "cas", do_cas },
+	{ "wait", do_wait }, { "ls", shc_ls }, { "rm", shc_rm },
+};
+
+/* The command line into C; returns the verb. */
+static const char *
+parse(struct cmd *c, int argc, char **argv)
+{
+	struct cli cl;
+	int o, conds = 0;
+
+	cli_start(&cl, &tool, argc, argv);
+	while ((o = cli_next(&cl)) != 0) {
 		switch (o) {
+		case 'v': c->verbose++; break;
 		case OPT_MODE:
-			c->mode = num_mode(optarg);
+			c->mode = num_mode(cl.arg);
 			c->mode_set = true;
 			break;
 		case OPT_SHARED: shc_shared = true; break;
 		case OPT_JSON: c->json = true; break;
 		case 'x': c->excl = true; break;
 		case 'c': c->create = true; break;
-		case 'i': c->initial = parse_value(optarg, "initial"); break;
-		case 'n': c->times = num_parse(optarg, 1, LLONG_MAX, "times");
+		case 'i':
+			c->initial = cli_number(&cl, LLONG_MIN, LLONG_MAX);
 			break;
-		case 't': c->timeout_ns = num_duration(optarg, "timeout");
+		case 'n': c->times = cli_number(&cl, 1, LLONG_MAX); break;
+		case 't': c->timeout_ns = cli_duration(&cl); break;
+		case OPT_GE: case OPT_LE: case OPT_EQ: case OPT_NE:
+			c->cond = (enum cond)(o - OPT_GE);
+			c->want = cli_number(&cl, LLONG_MIN, LLONG_MAX);
+			conds++;
 			break;
 		}
 	}
-	c->argc = argc - optind;
-	c->argv = argv + optind;
+	if (strcmp(cl.verb->name, "wait") == 0 && conds != 1)
+		cli_fail(&cl, conds == 0 ? "wait needs a condition: --ge, --le, "
+		    "--eq or --ne VALUE" : "--ge, --le, --eq and --ne exclude "
+		    "one another");
+	c->argc = cl.nops;
+	c->argv = cl.ops;
+	return cl.verb->name;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct cmd c = { .mode = 0600, .times = 1, .timeout_ns = -1 };
-	const char *sub;
+	const char *verb;
 
 	cli_init(argc, argv);
-	/* -v may come before the subcommand too. */
-	while (argc > 1 && (strcmp(argv[1], "-v") == 0 ||
-	    strcmp(argv[1], "--verbose") == 0)) {
-		shc_verbose++;
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
-	if (argc < 2)
-		cli_usage(SYNOPSIS);
-	sub = argv[1];
-	if (sub[0] == '-') {
-		if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
-			cli_help(HELP);
-		if (strcmp(sub, "-V") == 0 || strcmp(sub, "--version") == 0)
-			cli_version();
-		warnx("unknown option '%s'", sub);
-		cli_usage(SYNOPSIS);
-	}
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-		if (strcmp(sub, verbs[i].name) != 0)
-			continue;
-		parse_opts(&verbs[i], argc - 1, argv + 1, &c);
-		return verbs[i].run(&c);
-	}
-	warnx("unknown subcommand '%s'", sub);
-	cli_usage(SYNOPSIS);
+	verb = parse(&c, argc, argv);
+	for (size_t i = 0; i < sizeof run / sizeof run[0]; i++)
+		if (strcmp(verb, run[i].name) == 0)
+			return run[i].run(&c);
+	return EXIT_USAGE;  /* not reached: the table knows every verb */
 }

@@ -65,7 +65,8 @@ struct cli_verb {
 	const char *operands;  /* for the synopsis: "NAME [MESSAGE...]" */
 	const char *about;     /* what it does, for --help */
 	int min, max;          /* how many operands (max -1: any) */
-	bool numbers;          /* "-5" is an operand, not an option */
+	bool numbers;          /* "-5" is an operand, not an option (so no
+	                        * option of the verb may be a digit) */
 };
 struct cli_tool {
 	const char *about;            /* what the tool does, for --help */

@@ -197,6 +197,27 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	[ ! -e "/dev/shm/$C" ]
 }
 
+@test "command line: options anywhere, the condition of wait an option, one message per mistake" {
+	ipc-shmcount create "$C" -i 7
+	run -0 timeout 60 ipc-shmcount wait --ge=7 "$C"
+	run -124 timeout 60 ipc-shmcount wait "$C" --le 6 -t 100ms
+	run -0 ipc-shmcount incr "$C" -n 3 -- -2
+	[ "$output" = 1 ]
+	run -2 --separate-stderr ipc-shmcount wait "$C"
+	[ "${stderr%%$'\n'*}" = "ipc-shmcount: wait needs a condition: --ge, --le, --eq or --ne VALUE" ]
+	run -2 --separate-stderr ipc-shmcount wait "$C" --ge 1 --le 2
+	[ "${stderr%%$'\n'*}" = "ipc-shmcount: --ge, --le, --eq and --ne exclude one another" ]
+	# What was one message ("unknown here or lacks its argument") is two.
+	run -2 --separate-stderr ipc-shmcount get -t 1s "$C"
+	[ "${stderr%%$'\n'*}" = "ipc-shmcount: option '-t' is for wait, not get" ]
+	run -2 --separate-stderr ipc-shmcount incr "$C" -n
+	[ "${stderr%%$'\n'*}" = "ipc-shmcount: option '-n' needs an argument (TIMES)" ]
+	run -2 --separate-stderr ipc-shmcount frob "$C"
+	[ "${stderr%%$'\n'*}" = "ipc-shmcount: unknown verb 'frob' (verbs: create get incr decr set cas wait ls rm)" ]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 1 ]
+}
+
 @test "foreign objects (size 0, 3, 1 MiB, wrong magic or version) are refused and left untouched" {
 	local size sum cmd
 	for size in 0 3 1048576 64; do

@@ -32,7 +32,6 @@ shc_ls(struct cmd *c)
 	struct dirent *d;
 	DIR *dir;
 
-	shc_need_operands(c, 0, 0);
 	if ((dir = opendir(SHM_DIR)) == NULL)
 		err(EXIT_FAIL, "%s", SHM_DIR);
 	while ((errno = 0, d = readdir(dir)) != NULL) {
@@ -81,7 +80,6 @@ shc_rm(struct cmd *c)
 {
 	int rc = EXIT_OK;
 
-	shc_need_operands(c, 1, -1);
 	for (int i = 0; i < c->argc; i++) {
 		char path[sizeof SHM_DIR + 258], slash[258];
 		struct stat st;

@@ -45,20 +45,25 @@ _Static_assert(sizeof(_Atomic int64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
 
 /* ---- ipc-shmcount.c: the command line ---- */
 
-/* A subcommand's options and operands. */
+enum cond { C_GE, C_LE, C_EQ, C_NE };
+
+/* One run of ipc-shmcount: the verb's options and operands, parsed by
+ * the command-line table in ipc-shmcount.c. */
 struct cmd {
 	int argc;
-	char **argv;     /* operands */
+	char **argv;     /* operands, NULL-ended */
+	int verbose;     /* -v */
 	bool excl, create, json, mode_set;
 	mode_t mode;
 	long long times;
 	int64_t initial, timeout_ns;
+	enum cond cond;  /* wait --ge, --le, --eq, --ne */
+	int64_t want;    /* ... VALUE */
 };
 
-extern int shc_verbose;   /* -v */
-extern bool shc_shared;   /* --shared: accept a counter of another user */
-/* Exits 2 unless C has MIN to MAX operands (MAX -1: no limit). */
-void shc_need_operands(const struct cmd *c, int min, int max);
+/* --shared: accept a counter of another user. A global until counter.c
+ * takes it from struct cmd. */
+extern bool shc_shared;
 
 /* ---- counter.c: the shared-memory object ---- */
 
@@ -89,8 +94,6 @@ bool shc_peek(int dfd, const char *name, int64_t *value,
 void shc_recheck(const struct shmc *c);
 
 /* ---- wait.c: changes and waits ---- */
-
-enum cond { C_GE, C_LE, C_EQ, C_NE };
 
 /* Bumps the sequence and wakes any waiter: every change made by a
  * one-shot command ends here. */
