@@ -38,36 +38,12 @@ cli_init(int argc, char **argv)
 }
 
 void
-cli_usage(const char *synopsis)
-{
-	const char *p = synopsis;
-	bool first = true;
-
-	while (*p != '\0') {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		fprintf(stderr, "%s %.*s\n", first ? "usage:" : "      ", (int)n, p);
-		first = false;
-		p += n + (nl != NULL);
-	}
-	exit(EXIT_USAGE);
-}
-
-void
 cli_usage_err(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	verrx(EXIT_USAGE, fmt, ap);
-}
-
-void
-cli_help(const char *text)
-{
-	fputs(text, stdout);
-	cli_stdout_done();
-	exit(EXIT_OK);
 }
 
 void

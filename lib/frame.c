@@ -18,17 +18,6 @@
 /* The smallest buffer frame_keep gives an unfinished message. */
 #define FRAME_KEEP_MIN 4096
 
-bool
-frame_opt(int opt, enum frame_kind *kind)
-{
-	switch (opt) {
-	case '0': *kind = FRAME_NUL; return true;
-	case FRAME_OPT_NETSTRING: *kind = FRAME_NETSTRING; return true;
-	case FRAME_OPT_LEN32: *kind = FRAME_LEN32; return true;
-	}
-	return false;
-}
-
 void
 frame_reader_init(struct frame_reader *r, int fd, enum frame_kind kind,
     size_t max)

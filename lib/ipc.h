@@ -25,19 +25,9 @@ enum {
 	EXIT_TIMEOUT = 124, /* a -t/--timeout or -i/--idle bound expired */
 };
 
-/* The long options every tool takes, for its getopt_long table. */
-#define CLI_LONGOPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "version", no_argument, NULL, 'V' }, \
-	{ "verbose", no_argument, NULL, 'v' }
-
 /* Sets the program name, reopens closed fds 0-2 on /dev/null and sets up
  * signals (sig_init). */
 void cli_init(int argc, char **argv);
-/* Prints "usage: SYNOPSIS" (each line) on stderr and exits 2. */
-noreturn void cli_usage(const char *synopsis);
-/* Prints TEXT on stdout and exits 0. */
-noreturn void cli_help(const char *text);
 /* Prints "ipc-TOOL VERSION" on stdout and exits 0. */
 noreturn void cli_version(void);
 /* Usage error with a message: "ipc-TOOL: MESSAGE", exit 2. */
@@ -275,16 +265,6 @@ size_t outq_pending(const struct outq *q);
 /* ---- frame.c: message framing, one reader and one writer ---- */
 
 enum frame_kind { FRAME_LINE, FRAME_NUL, FRAME_NETSTRING, FRAME_LEN32 };
-
-/* Long options every framing tool accepts; FRAME_OPT_* are their values. */
-#define FRAME_OPT_NETSTRING 0x1001
-#define FRAME_OPT_LEN32 0x1002
-#define FRAME_LONGOPTS \
-	{ "null", no_argument, NULL, '0' }, \
-	{ "netstring", no_argument, NULL, FRAME_OPT_NETSTRING }, \
-	{ "len32", no_argument, NULL, FRAME_OPT_LEN32 }
-/* Returns true and sets *KIND if OPT is one of the framing options. */
-bool frame_opt(int opt, enum frame_kind *kind);
 
 /* The largest message a frame reader takes unless told otherwise. */
 #define FRAME_MAX_DEFAULT ((size_t)64 << 20)
