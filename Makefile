@@ -40,7 +40,14 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 .PHONY: FORCE fuzz fuzz-run all check check-asan demo bench deps deps-auto install uninstall clean
 .DELETE_ON_ERROR:
 
-all: $(PROGS) $(MANS) bin
+COMPLETION = $(BUILD)/completions/ipc-utils.bash
+
+all: $(PROGS) $(MANS) $(COMPLETION) bin
+
+# Bash completion, from the tools' own command-line tables (their --help).
+$(COMPLETION): completions/gen completions/ipc-utils.bash.in $(PROGS)
+	@mkdir -p $(@D)
+	sh completions/gen $(BIN) $(TOOLS) >$@
 
 # bin/ is what users and tests run: a link to the normal build's binaries.
 bin: | $(BIN)
@@ -137,10 +144,12 @@ install: all
 		*.1) install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/ ;; \
 		*.7) install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/ ;; esac || exit 1; done
 	mkdir -p $(DESTDIR)$(COMPDIR)
-	for t in $(TOOLS); do install -m 644 completions/ipc-utils.bash $(DESTDIR)$(COMPDIR)/$$t || exit 1; done
+	install -m 644 $(COMPLETION) $(DESTDIR)$(COMPDIR)/ipc-utils
+	for t in $(TOOLS); do ln -sf ipc-utils $(DESTDIR)$(COMPDIR)/$$t || exit 1; done
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(COMPDIR)/$$t; done
+	rm -f $(DESTDIR)$(COMPDIR)/ipc-utils
 	for m in $(MANSRC:man/%.scd=%); do case $$m in \
 		*.1) rm -f $(DESTDIR)$(MANDIR)/man1/$$m ;; \
 		*.7) rm -f $(DESTDIR)$(MANDIR)/man7/$$m ;; esac; done

@@ -105,16 +105,17 @@ usage_err() {
 	run -0 make -s -C "$root" install DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/opt/ipc MANDIR=/opt/man
 	[ -x "$BATS_TEST_TMPDIR/d/opt/ipc/bin/ipc-$(ls "$IPC_BIN" | sed -n 's/^ipc-//p' | head -1)" ]
 	[ -f "$BATS_TEST_TMPDIR/d/opt/man/man7/ipc.7" ]
-	[ -f "$BATS_TEST_TMPDIR/d/opt/ipc/share/bash-completion/completions/ipc-mq" ]
+	[ -f "$BATS_TEST_TMPDIR/d/opt/ipc/share/bash-completion/completions/ipc-utils" ]
+	[ "$(readlink "$BATS_TEST_TMPDIR/d/opt/ipc/share/bash-completion/completions/ipc-mq")" = ipc-utils ]
 	run -0 make -s -C "$root" uninstall DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/opt/ipc MANDIR=/opt/man
-	run -0 find "$BATS_TEST_TMPDIR/d" -type f
+	run -0 find "$BATS_TEST_TMPDIR/d" -type f -o -type l
 	[ -z "$output" ]
 }
 
 
 # comp WORD...: what bash completion offers for the last WORD.
 comp() {
-	source "$BATS_TEST_DIRNAME/../completions/ipc-utils.bash"
+	source "$IPC_BIN/../completions/ipc-utils.bash"
 	COMP_WORDS=("$@")
 	COMP_CWORD=$(($# - 1))
 	_ipc_utils
@@ -126,6 +127,16 @@ comp() {
 	[ "$output" = send ]
 	run -0 comp ipc-fifo read --fo
 	[ "$output" = --follow ]
+	# Each verb offers its own options, and only those.
+	run -0 comp ipc-mq recv --
+	[[ "$output" == *$'\n--count\n--follow\n'*$'\n--timeout\n'* ]]
+	[[ "$output" != *--maxmsg* ]]
+	run -0 comp ipc-mq -v recv --a
+	[ "$output" = --all ]
+	run -0 comp ipc-shmcount wait "$c" --g
+	[ "$output" = --ge ]
+	run -0 comp ipc-fifo r
+	[ "$output" = $'read\nrm' ]
 	run -0 comp ipc-sockcat --ti
 	[ "$output" = --timeout ]
 	c=$(uniq_name compc)
