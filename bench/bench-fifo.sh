@@ -3,7 +3,7 @@
 #   BYTES (2 GiB) from a tmpfs file -> writer -> FIFO -> reader -> /dev/null:
 #   - cat on both ends (`cat SRC >F` and `cat F >/dev/null`): the anchor;
 #   - a splice(2) relay on both ends (splicecat.c): the ceiling;
-#   - ipc-fifo write -r -> ipc-fifo read (splice on both ends);
+#   - ipc-fifo write --raw -> ipc-fifo read (splice on both ends);
 #   - ipc-fifo write (line-atomic default) -> ipc-fifo read.
 #   The source is zeros, as in the shared harness (bulk_pipe.sh): no
 #   newline, so the line-atomic writer sends one long line in large pieces.
@@ -97,7 +97,7 @@ S=$TMP/splicecat
 table "$BYTES" \
 	"cat|$P0 cat \"\$SRC\" >\"\$F\"|$P1 cat \"\$F\" >/dev/null" \
 	"splice|$P0 $S <\"\$SRC\" >\"\$F\"|$P1 $S <\"\$F\" >/dev/null" \
-	"ipc-fifo-raw|$P0 ipc-fifo write -r \"\$F\" <\"\$SRC\"|$P1 ipc-fifo read \"\$F\" >/dev/null" \
+	"ipc-fifo-raw|$P0 ipc-fifo write --raw \"\$F\" <\"\$SRC\"|$P1 ipc-fifo read \"\$F\" >/dev/null" \
 	"ipc-fifo-lines|$P0 ipc-fifo write \"\$F\" <\"\$SRC\"|$P1 ipc-fifo read \"\$F\" >/dev/null"
 rm -f "$SRC"
 
@@ -110,7 +110,7 @@ TEXT_BYTES=$(wc -c <"$SRC")
 table "$TEXT_BYTES" \
 	"cat|$P0 cat \"\$SRC\" >\"\$F\"|$P1 cat \"\$F\" >/dev/null" \
 	"splice|$P0 $S <\"\$SRC\" >\"\$F\"|$P1 $S <\"\$F\" >/dev/null" \
-	"ipc-fifo-raw|$P0 ipc-fifo write -r \"\$F\" <\"\$SRC\"|$P1 ipc-fifo read \"\$F\" >/dev/null" \
+	"ipc-fifo-raw|$P0 ipc-fifo write --raw \"\$F\" <\"\$SRC\"|$P1 ipc-fifo read \"\$F\" >/dev/null" \
 	"ipc-fifo-lines|$P0 ipc-fifo write \"\$F\" <\"\$SRC\"|$P1 ipc-fifo read \"\$F\" >/dev/null" \
 	"ipc-fifo-lines-to-cat|$P0 ipc-fifo write \"\$F\" <\"\$SRC\"|$P1 cat \"\$F\" >/dev/null"
 echo

@@ -120,8 +120,11 @@ cmd_make(const struct fifo *ff, char **paths)
 	int rc = EXIT_OK;
 
 	for (; *paths != NULL; paths++) {
-		if (make_one(ff, *paths) == 0)
+		if (make_one(ff, *paths) == 0) {
+			if (ff->verbose)
+				warnx("%s: made", *paths);
 			continue;
+		}
 		if (errno != EEXIST) {
 			warn("%s", *paths);
 			rc = EXIT_FAIL;
@@ -132,17 +135,18 @@ cmd_make(const struct fifo *ff, char **paths)
 			warnx("%s: exists and is %s", *paths,
 			    obj_type_name(st.st_mode));
 			rc = EXIT_FAIL;
-		} else if (!ff->exist_ok) {
-			warnx("%s: a FIFO already exists (-p accepts it)",
+		} else if (ff->exclusive) {
+			warnx("%s: a FIFO already exists (-x wants a new one)",
 			    *paths);
 			rc = EXIT_FAIL;
-		}
+		} else if (ff->verbose)
+			warnx("%s: a FIFO already, left as it is", *paths);
 	}
 	return rc;
 }
 
 static int
-cmd_rm(char **paths)
+cmd_rm(const struct fifo *ff, char **paths)
 {
 	struct stat st;
 	int rc = EXIT_OK;
@@ -166,6 +170,8 @@ cmd_rm(char **paths)
 				    "alone", *paths);
 			else if (r == -1)
 				warn("%s", *paths);
+			else if (ff->verbose)
+				warnx("%s: removed", *paths);
 			if (r != 0)
 				rc = EXIT_FAIL;
 		}
@@ -177,10 +183,11 @@ cmd_rm(char **paths)
 
 /* ---- the command line ---- */
 
-enum { OPT_MODE = CLI_LONG, OPT_FOLLOW, OPT_SHARED };
+enum { OPT_MODE = CLI_LONG, OPT_FOLLOW, OPT_SHARED, OPT_RAW };
 
 static const struct cli_opt options[] = {
-	{ 'p', "exist-ok", NULL, "a FIFO already there is fine", "make" },
+	{ 'x', "exclusive", NULL, "each FIFO must be new (else one already "
+	    "there is fine)", "make" },
 	{ OPT_MODE, "mode", "MODE", "permissions of a FIFO made (exact, octal; "
 	    "0600 through the umask without it)", "make read write" },
 	{ 'k', "keep", NULL, "go on across writers until signalled", "read" },
@@ -190,7 +197,7 @@ static const struct cli_opt options[] = {
 	    "read write" },
 	{ 'm', "message", "TEXT", "send TEXT and a newline, not stdin",
 	    "write" },
-	{ 'r', "raw", NULL, "bytes as they come (one writer, fastest)",
+	{ OPT_RAW, "raw", NULL, "bytes as they come (one writer, fastest)",
 	    "write" },
 	{ 't', "timeout", "DUR", "wait at most DUR for the other end (exit "
 	    "124)", "read write" },
@@ -231,10 +238,10 @@ parse(struct fifo *ff, int argc, char **argv, char ***ops)
 	while ((o = cli_next(&c)) != 0) {
 		switch (o) {
 		case 'v': ff->verbose++; break;
-		case 'p': ff->exist_ok = true; break;
+		case 'x': ff->exclusive = true; break;
 		case 'k': ff->keep = true; break;
 		case 'c': ff->create = true; break;
-		case 'r': ff->raw = true; break;
+		case OPT_RAW: ff->raw = true; break;
 		case 'm': ff->message = c.arg; break;
 		case 'n': ff->count = cli_number(&c, 1, LLONG_MAX); break;
 		case 't': ff->timeout = cli_duration(&c); break;
@@ -263,7 +270,7 @@ main(int argc, char **argv)
 	if (strcmp(verb, "make") == 0)
 		return cmd_make(ff, ops);
 	if (strcmp(verb, "rm") == 0)
-		return cmd_rm(ops);
+		return cmd_rm(ff, ops);
 	ff->path = ops[0];
 	if (strcmp(verb, "read") == 0)
 		return ff_cmd_read(ff);

@@ -12,7 +12,8 @@
 #include "ipc.h"
 #include "ipc-mq/mq.h"
 
-enum { OPT_MODE = CLI_LONG, OPT_JSON, OPT_SHARED, OPT_NETSTRING, OPT_LEN32 };
+enum { OPT_MODE = CLI_LONG, OPT_JSON, OPT_SHARED, OPT_NETSTRING, OPT_LEN32,
+	OPT_PRIO_PRINT = CLI_AGAIN('p') };
 
 static const struct cli_opt options[] = {
 	{ OPT_MODE, "mode", "MODE", "permissions of a queue made (exact, octal; "
@@ -30,8 +31,8 @@ static const struct cli_opt options[] = {
 	{ 'a', "all", NULL, "receive the messages there now, then exit",
 	    "recv" },
 	{ 'f', "follow", NULL, "receive until signalled", "recv" },
-	{ 'P', "priority", NULL, "print each message's priority and a tab "
-	    "first", "recv" },
+	{ OPT_PRIO_PRINT, "priority", NULL, "print each message's priority and "
+	    "a tab first", "recv" },
 	{ 't', "timeout", "DUR", "bound each wait (a full queue, an empty one) "
 	    "by DUR: exit 124", "send recv" },
 	{ '0', "null", NULL, "messages end with NUL, not newline", "send recv" },
@@ -102,7 +103,7 @@ parse(struct mq_run *m, int argc, char **argv)
 		case 'p':
 			m->prio = (unsigned)cli_number(&c, 0, prio_max() - 1);
 			break;
-		case 'P': m->prio_print = true; break;
+		case OPT_PRIO_PRINT: m->prio_print = true; break;
 		case 'n': m->count = cli_number(&c, 0, LLONG_MAX); modes++; break;
 		case 'a': m->all = true; modes++; break;
 		case 'f': m->follow = true; m->count = -1; modes++; break;

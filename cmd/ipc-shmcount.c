@@ -48,8 +48,12 @@ do_create(struct cmd *c)
 	char path[sizeof SHM_DIR + 258], slash[258];
 
 	shc_path(c->argv[0], path, slash);
-	if (shc_create(path, slash, c->initial, c->mode, c->mode_set))
+	if (shc_create(path, slash, c->initial, c->mode, c->mode_set)) {
+		if (c->verbose)
+			warnx("%s: created, value %jd", slash,
+			    (intmax_t)c->initial);
 		return EXIT_OK;
+	}
 	if (c->excl)
 		errx(EXIT_FAIL, "%s: exists", slash);
 	/* Without -x an existing counter is fine, as long as it is one. */
@@ -80,7 +84,10 @@ static int
 do_get(struct cmd *c)
 {
 	shc_read_only_ok = true;
-	print_value(atomic_load(&open_operand(c->argv[0], false)->value));
+	int64_t v = atomic_load(&open_operand(c->argv[0], false)->value);
+	if (c->verbose)
+		warnx("%s%s: value %jd", SHM_DIR, cur_name, (intmax_t)v);
+	print_value(v);
 	return EXIT_OK;
 }
 
@@ -104,6 +111,10 @@ do_add(struct cmd *c, bool sub)
 		    "left unchanged by the rest", cur_name, done + 1,
 		    c->times, (intmax_t)v);
 	}
+	if (c->verbose)
+		warnx("%s: %s %jd, %lld time(s): now %jd", cur_name,
+		    sub ? "minus" : "plus", (intmax_t)delta, c->times,
+		    (intmax_t)v);
 	print_value(v);
 	return EXIT_OK;
 }
@@ -116,8 +127,10 @@ do_set(struct cmd *c)
 
 	v = parse_value(c->argv[1], "value");
 	s = open_operand(c->argv[0], false);
-	atomic_store(&s->value, v);
+	int64_t old = atomic_exchange(&s->value, v);
 	shc_wake(s);
+	if (c->verbose)
+		warnx("%s: %jd, was %jd", cur_name, (intmax_t)v, (intmax_t)old);
 	return EXIT_OK;
 }
 
@@ -130,10 +143,17 @@ do_cas(struct cmd *c)
 	expect = parse_value(c->argv[1], "expected");
 	new = parse_value(c->argv[2], "new");
 	s = open_operand(c->argv[0], false);
+	int64_t want = expect;
 	if (atomic_compare_exchange_strong(&s->value, &expect, new)) {
 		shc_wake(s);
+		if (c->verbose)
+			warnx("%s: swapped %jd for %jd", cur_name,
+			    (intmax_t)want, (intmax_t)new);
 		return EXIT_OK;
 	}
+	if (c->verbose)
+		warnx("%s: not swapped: the value is %jd, not %jd", cur_name,
+		    (intmax_t)expect, (intmax_t)want);
 	print_value(expect);
 	return EXIT_FAIL;
 }
@@ -156,14 +176,14 @@ static int do_decr(struct cmd *c) { return do_add(c, true); }
 
 /* ---- command line ---- */
 
-enum { OPT_MODE = CLI_LONG, OPT_SHARED, OPT_JSON, OPT_GE, OPT_LE, OPT_EQ,
-	OPT_NE };
+enum { OPT_MODE = CLI_LONG, OPT_SHARED, OPT_JSON, OPT_INITIAL, OPT_GE,
+	OPT_LE, OPT_EQ, OPT_NE };
 
 static const struct cli_opt options[] = {
 	{ OPT_MODE, "mode", "MODE", "permissions of the counter (exact, octal; "
 	    "0600 through the umask without it)", "create" },
 	{ 'x', "exclusive", NULL, "the counter must be new", "create" },
-	{ 'i', "initial", "INITIAL", "the value it starts with (0)", "create" },
+	{ OPT_INITIAL, "initial", "INITIAL", "the value it starts with (0)", "create" },
 	{ 'c', "create", NULL, "create a missing counter (at 0)", "incr decr" },
 	{ 'n', "count", "TIMES", "do it TIMES times, each step atomic on its "
 	    "own", "incr decr" },
@@ -175,7 +195,7 @@ static const struct cli_opt options[] = {
 	{ OPT_JSON, "json", NULL, "print JSON", "ls" },
 	{ OPT_SHARED, "shared", NULL, "accept a counter owned by another user",
 	    "get incr decr set cas wait rm" },
-	CLI_OPT_VERBOSE("say what was found and awaited"),
+	CLI_OPT_VERBOSE("say on stderr what each verb did or awaits"),
 	{ 0, NULL, NULL, NULL, NULL },
 };
 
@@ -234,7 +254,7 @@ parse(struct cmd *c, int argc, char **argv)
 		case OPT_JSON: c->json = true; break;
 		case 'x': c->excl = true; break;
 		case 'c': c->create = true; break;
-		case 'i':
+		case OPT_INITIAL:
 			c->initial = cli_number(&cl, LLONG_MIN, LLONG_MAX);
 			break;
 		case 'n': c->times = cli_number(&cl, 1, LLONG_MAX); break;

@@ -25,7 +25,7 @@
 
 enum {
 	OPT_MODE = CLI_LONG, OPT_GRACE, OPT_ALLOW, OPT_MAX_PER_SOURCE,
-	OPT_NETSTRING, OPT_LEN32, OPT_MAX_HELD, OPT_MAX_MESSAGE,
+	OPT_NETSTRING, OPT_LEN32, OPT_MAX_HELD, OPT_MAX_MESSAGE, OPT_PEER,
 };
 
 static const struct cli_opt options[] = {
@@ -33,10 +33,10 @@ static const struct cli_opt options[] = {
 	    NULL },
 	{ 'n', "count", "N", "exit after N connections (UDP: N datagrams)",
 	    NULL },
-	{ 'c', "max-conns", "N", "at most N connections at once", NULL },
+	{ 'C', "max-conns", "N", "at most N connections at once", NULL },
 	{ 'i', "idle", "DUR", "close a connection idle for DUR (exec mode: "
 	    "TCP)", NULL },
-	{ 'p', "peer", NULL, "prefix each printed line with the peer address",
+	{ OPT_PEER, "peer", NULL, "prefix each printed line with the peer address",
 	    NULL },
 	{ 'b', "broadcast", NULL, "send each stdin line to every client", NULL },
 	{ 'r', "ready-fd", "FD", "write the bound addresses to FD once "
@@ -100,9 +100,9 @@ parse_opt(struct server *srv, struct cli *c, int o)
 	switch (o) {
 	case '1': opt->once = true; break;
 	case 'n': opt->count = cli_number(c, 1, LLONG_MAX); break;
-	case 'c': opt->max_conns = cli_number(c, 1, 1000000); break;
+	case 'C': opt->max_conns = cli_number(c, 1, 1000000); break;
 	case 'i': opt->idle_ns = cli_duration(c); break;
-	case 'p': opt->peer = true; break;
+	case OPT_PEER: opt->peer = true; break;
 	case 'b': opt->broadcast = true; break;
 	case 'r': opt->ready_fd = (int)cli_number(c, 0, INT_MAX); break;
 	case OPT_MODE:

@@ -71,6 +71,14 @@ cli_stdout_done(void)
 
 /* ---- parsing by the tool's table ---- */
 
+int
+cli_letter(const struct cli_opt *o)
+{
+	if (o->id < CLI_LONG)
+		return o->id;
+	return o->id > CLI_AGAIN(0) ? o->id - CLI_AGAIN(0) : 0;
+}
+
 /* Whether the space-separated LIST has the word W. */
 static bool
 cli_word_in(const char *list, const char *w)
@@ -196,8 +204,11 @@ cli_short(struct cli *c)
 		cli_print_help(c);
 	if (as[1] == 'V')
 		cli_version();
+	/* As with long names, a letter two verbs give to two options is
+	 * the one this verb takes. */
 	for (const struct cli_opt *o = c->tool->opts; o->id != 0; o++)
-		if (o->id == (unsigned char)as[1])
+		if (cli_letter(o) == (unsigned char)as[1] &&
+		    (c->opt == NULL || cli_verb_takes(c->verb, o)))
 			c->opt = o;
 	if (c->opt == NULL)
 		cli_fail(c, "unknown option '%s'", as);
@@ -360,7 +371,7 @@ cli_optname(const struct cli *c)
 	if (c->opt->name != NULL)
 		snprintf(name, sizeof name, "--%s", c->opt->name);
 	else
-		snprintf(name, sizeof name, "-%c", c->opt->id);
+		snprintf(name, sizeof name, "-%c", cli_letter(c->opt));
 	return name;
 }
 

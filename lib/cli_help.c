@@ -55,20 +55,20 @@ synopsis(FILE *f, const struct cli_tool *t, const struct cli_verb *v,
 		len += snprintf(buf + len, sizeof buf - (size_t)len, " %s",
 		    v->name);
 	for (const struct cli_opt *o = t->opts; o->id != 0; o++)
-		if (o->id < CLI_LONG && o->arg == NULL && cli_verb_takes(v, o) &&
+		if (cli_letter(o) != 0 && o->arg == NULL && cli_verb_takes(v, o) &&
 		    fl < sizeof flags - 1)
-			flags[fl++] = (char)o->id;
+			flags[fl++] = (char)cli_letter(o);
 	flags[fl] = '\0';
 	if (fl > 0)
 		len += snprintf(buf + len, sizeof buf - (size_t)len, " [-%s]",
 		    flags);
 	for (const struct cli_opt *o = t->opts; o->id != 0; o++) {
-		if (!cli_verb_takes(v, o) || (o->id < CLI_LONG && o->arg == NULL))
+		if (!cli_verb_takes(v, o) || (cli_letter(o) != 0 && o->arg == NULL))
 			continue;
 		/* Inside one word, the spaces are no-break (0x1f till print). */
-		if (o->id < CLI_LONG)
+		if (cli_letter(o) != 0)
 			len += snprintf(buf + len, sizeof buf - (size_t)len,
-			    " [-%c\x1f%s]", o->id, o->arg);
+			    " [-%c\x1f%s]", cli_letter(o), o->arg);
 		else if (o->arg != NULL)
 			len += snprintf(buf + len, sizeof buf - (size_t)len,
 			    " [--%s\x1f%s]", o->name, o->arg);
@@ -123,10 +123,10 @@ option_line(const struct cli_opt *o)
 {
 	int col;
 
-	if (o->id < CLI_LONG && o->name != NULL)
-		col = printf("  -%c, --%s", o->id, o->name);
-	else if (o->id < CLI_LONG)
-		col = printf("  -%c", o->id);
+	if (cli_letter(o) != 0 && o->name != NULL)
+		col = printf("  -%c, --%s", cli_letter(o), o->name);
+	else if (cli_letter(o) != 0)
+		col = printf("  -%c", cli_letter(o));
 	else
 		col = printf("      --%s", o->name);
 	if (o->arg != NULL)

@@ -48,6 +48,11 @@ struct cli_opt {
 	const char *verbs; /* the verbs that take it ("send recv"); NULL: all */
 };
 #define CLI_LONG 0x100
+/* The id of a second option with letter CH, for other verbs than the
+ * first's (ipc-mq send -p PRIO, recv -p): each verb gets its own. */
+#define CLI_AGAIN(ch) (2 * CLI_LONG + (ch))
+/* O's short letter, or 0 if it has none. */
+int cli_letter(const struct cli_opt *o);
 /* -v, which every tool has, with what it says in that tool. */
 #define CLI_OPT_VERBOSE(help) { 'v', "verbose", NULL, help, NULL }
 struct cli_verb {

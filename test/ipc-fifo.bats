@@ -69,13 +69,16 @@ interposer() {
 	rm -f "$f.ref"
 }
 
-@test "make: an existing FIFO is an error unless -p; any other file always" {
+@test "make: an existing FIFO is fine unless -x (as create in ipc-mq, ipc-shmcount); any other file never" {
 	mkfifo "$f"
-	run -1 --separate-stderr ipc-fifo make "$f"
-	[[ "$stderr" == *"already exists"* ]]
-	run -0 ipc-fifo make -p "$f"
+	ino=$(stat -c %i "$f")
+	run -0 ipc-fifo make "$f"
+	[ "$(stat -c %i "$f")" = "$ino" ]
+	run -1 --separate-stderr ipc-fifo make -x "$f"
+	[ "$stderr" = "ipc-fifo: $f: a FIFO already exists (-x wants a new one)" ]
+	run -2 ipc-fifo make -p "$f"
 	echo data >"$f.reg"
-	run -1 --separate-stderr ipc-fifo make -p "$f.reg"
+	run -1 --separate-stderr ipc-fifo make "$f.reg"
 	[[ "$stderr" == *"$f.reg: exists and is a regular file"* ]]
 	[ "$(cat "$f.reg")" = data ]
 	rm -f "$f.reg"
@@ -355,7 +358,7 @@ interposer() {
 
 @test "read: a stdout whose reader left ends it quietly with status 1" {
 	mkfifo "$f"
-	bg ipc-fifo write -r "$f" </dev/zero
+	bg ipc-fifo write --raw "$f" </dev/zero
 	run --separate-stderr bash -c 'ipc-fifo read "$1" | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"' _ "$f"
 	[ "$output" = 1 ]
 	[ -z "$stderr" ]
@@ -386,7 +389,7 @@ interposer() {
 	wait_exit "$bg_pid" 30
 	cmp src out
 	bg cat "$f" >out
-	ipc-fifo write -r "$f" <src
+	ipc-fifo write --raw "$f" <src
 	wait_exit "$bg_pid" 30
 	cmp src out
 	# A long line spliced from a file: stdin's offset is respected.
@@ -434,7 +437,7 @@ interposer() {
 @test "a reader leaving mid-stream: exit 1 with the bytes delivered" {
 	head -c 1000000 /dev/zero | tr '\0' 'z' | fold -w 99 >src
 	mkfifo "$f"
-	for mode in "" -r; do
+	for mode in "" --raw; do
 		bg head -c 1000 "$f"
 		run -1 --separate-stderr ipc-fifo write $mode "$f" <src
 		[[ "$stderr" =~ "reader went away after "[0-9]+" bytes" ]]
@@ -469,7 +472,7 @@ interposer() {
 	run -124 ipc-fifo write -c -t 200ms -m x "$f"
 	[ ! -e "$f" ]
 	head -c 1000000 /dev/zero >src
-	bg ipc-fifo write -c -r "$f" <src
+	bg ipc-fifo write -c --raw "$f" <src
 	poll_until 30 test -p "$f"
 	head -c 10 "$f" >/dev/null
 	wait_exit "$bg_pid" 30
@@ -518,12 +521,22 @@ interposer() {
 	[ ! -e "$f" ]
 	run -2 --separate-stderr ipc-fifo read -n "$f"
 	[ "${stderr%%$'\n'*}" = "ipc-fifo: --count: '$f' is not a number" ]
-	run -2 --separate-stderr ipc-fifo read -x "$f"
-	[ "${stderr%%$'\n'*}" = "ipc-fifo: unknown option '-x'" ]
+	run -2 --separate-stderr ipc-fifo read -z "$f"
+	[ "${stderr%%$'\n'*}" = "ipc-fifo: unknown option '-z'" ]
 	run -2 --separate-stderr ipc-fifo frob "$f"
 	[ "${stderr%%$'\n'*}" = "ipc-fifo: unknown verb 'frob' (verbs: make read write rm)" ]
 	run -2 --separate-stderr ipc-fifo read -t
 	[ "${stderr%%$'\n'*}" = "ipc-fifo: option '-t' needs an argument (DUR)" ]
 	run -2 --separate-stderr ipc-fifo rm --mode 600 "$f"
 	[ "${stderr%%$'\n'*}" = "ipc-fifo: option '--mode' is for make read write, not rm" ]
+}
+
+@test "-v says what make and rm did" {
+	run -0 --separate-stderr ipc-fifo make -v "$f"
+	[ "$stderr" = "ipc-fifo: $f: made" ]
+	run -0 --separate-stderr ipc-fifo -v make "$f"
+	[ "$stderr" = "ipc-fifo: $f: a FIFO already, left as it is" ]
+	run -0 --separate-stderr ipc-fifo rm -v "$f"
+	[ "$stderr" = "ipc-fifo: $f: removed" ]
+	[ ! -e "$f" ]
 }

@@ -297,13 +297,13 @@ assert "/" + sys.argv[2] in names, names
 	run -2 ipc-mq recv "$q" cat
 }
 
-@test "send/recv: priorities order the queue; -P prints them" {
+@test "send/recv: priorities order the queue; recv -p prints them" {
 	q=$(newq)
 	ipc-mq create "$q"
 	ipc-mq send -p 1 "$q" low
 	ipc-mq send -p 9 "$q" high
 	ipc-mq send "$q" zero
-	run -0 ipc-mq recv -a -P "$q"
+	run -0 ipc-mq recv -a -p "$q"
 	[ "$output" = $'9\thigh\n1\tlow\n0\tzero' ]
 	max=$(($(getconf MQ_PRIO_MAX 2>/dev/null || echo 32768) - 1))
 	run -0 ipc-mq send -p "$max" "$q" top
@@ -373,7 +373,7 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	run -1 --separate-stderr ipc-mq recv -a "$q"
 	[ "$output" = before ]
 	[ "$stderr" = "ipc-mq: /$q: message 2 was not delivered and was put back on the queue: 10 bytes with 2 newlines inside (the first at byte 4) would print as 3 lines; --netstring carries any bytes" ]
-	run -0 ipc-mq recv -a -P --netstring "$q"
+	run -0 ipc-mq recv -a -p --netstring "$q"
 	[ "$output" = "$(printf '12:3\ttwo\nlines\n,7:0\tafter,')" ]
 	# -f stops there too
 	ipc-mq send "$q" one "$(printf 'x\ny')" three
@@ -687,7 +687,7 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	run -127 --separate-stderr timeout 60 ipc-mq recv -n 3 "$q" -- ./flip.sh
 	[ "$stderr" = "ipc-mq: /$q: message 2 was not delivered and was put back on the queue: ./flip.sh: No such file or directory" ]
 	[ "$(cat got)" = first ]
-	run -0 timeout 60 ipc-mq recv -a -P "$q"
+	run -0 timeout 60 ipc-mq recv -a -p "$q"
 	[ "$output" = $'0\tc\n0\tb' ]
 }
 
@@ -713,7 +713,7 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	q=$(newq)
 	ipc-mq create -S 64 "$q"
 	peer send "$q" 3 68656c6c6f
-	run -0 ipc-mq recv -P "$q"
+	run -0 ipc-mq recv -p "$q"
 	[ "$output" = $'3\thello' ]
 	printf '\0\0\0\4\0\1\377\n' | ipc-mq send -p 4 --len32 "$q"
 	run -0 peer recv "$q"
@@ -765,7 +765,7 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	ipc-mq create "$q"
 	run -124 timeout 60 ipc-mq recv "$q" -t 100ms
 	ipc-mq send "$q" -p 3 -- -x
-	run -0 timeout 60 ipc-mq recv "$q" -P
+	run -0 timeout 60 ipc-mq recv "$q" -p
 	[ "$output" = $'3\t-x' ]
 	ipc-mq send "$q" one
 	run -0 timeout 60 ipc-mq recv "$q" -t 5s -- sed -n -e 's/^/got /p'
@@ -941,4 +941,20 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	# The command dies with us (PR_SET_PDEATHSIG), before it reads.
 	poll_until 30 sh -c "! kill -0 $child 2>/dev/null"
 	[ ! -e out ]
+}
+
+@test "-v says what create, info, ls and rm did" {
+	q=$(newq)
+	run -0 --separate-stderr ipc-mq create -v "$q"
+	[ "$stderr" = "ipc-mq: /${q#/}: created" ]
+	run -0 --separate-stderr ipc-mq create -v "$q"
+	[ "$stderr" = "ipc-mq: /${q#/}: exists already" ]
+	if mountpoint -q /dev/mqueue; then
+		run -0 --separate-stderr ipc-mq info -v "$q"
+		[ "$stderr" = "ipc-mq: /${q#/}: the file /dev/mqueue/${q#/} (ls -l shows its owner)" ]
+		run -0 --separate-stderr ipc-mq ls -v
+		[[ "$stderr" == "ipc-mq: "*" queue(s) in /dev/mqueue" ]]
+	fi
+	run -0 --separate-stderr ipc-mq rm -v "$q"
+	[ "$stderr" = "ipc-mq: /${q#/}: removed" ]
 }

@@ -37,14 +37,14 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	[ "$(stat -c %s "/dev/shm/$C")" = 64 ]
 	run -0 ipc-shmcount get "$C"
 	[ "$output" = 0 ]
-	(umask 077 && ipc-shmcount create --mode 0644 -i -42 "$D")
+	(umask 077 && ipc-shmcount create --mode 0644 --initial -42 "$D")
 	[ "$(stat -c %a "/dev/shm/$D")" = 644 ]
 	run -0 ipc-shmcount get "/$D"
 	[ "$output" = -42 ]
 	run -1 --separate-stderr ipc-shmcount create -x "$D"
 	[[ "$stderr" == *"/$D: exists"* ]]
 	# Without -x an existing counter is fine and keeps its value.
-	run -0 ipc-shmcount create -i 7 "$D"
+	run -0 ipc-shmcount create --initial 7 "$D"
 	run -0 ipc-shmcount get "$D"
 	[ "$output" = -42 ]
 }
@@ -114,7 +114,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 @test "racing create -x: exactly one wins, nobody sees a half-made counter" {
 	local i pids=()
 	for i in $(seq 8); do
-		(ipc-shmcount create -x -i 77 "$C" 2>/dev/null && echo won) >>wins &
+		(ipc-shmcount create -x --initial 77 "$C" 2>/dev/null && echo won) >>wins &
 		pids+=($!)
 		(ipc-shmcount get "$C" 2>err.$i || grep -q "no such counter" err.$i ||
 			echo "bad read: $(cat err.$i)") >>reads &
@@ -126,7 +126,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 }
 
 @test "overflow past the int64 range is exit 1 and leaves the value" {
-	ipc-shmcount create -i 9223372036854775806 "$C"
+	ipc-shmcount create --initial 9223372036854775806 "$C"
 	run -1 --separate-stderr ipc-shmcount incr -n 3 "$C"
 	[[ "$stderr" == *overflow* ]]
 	run -0 ipc-shmcount get "$C"
@@ -147,7 +147,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 }
 
 @test "bad numbers are usage errors (exit 2) and change nothing" {
-	ipc-shmcount create -i 5 "$C"
+	ipc-shmcount create --initial 5 "$C"
 	local v
 	for v in 9223372036854775808 -9223372036854775809 1e3 " 5" 0x10 "" 5abc +5 05 -; do
 		run -2 --separate-stderr ipc-shmcount set "$C" "$v"
@@ -156,7 +156,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 		run -2 ipc-shmcount cas "$C" 5 "$v"
 		run -2 ipc-shmcount cas "$C" "$v" 6
 		run -2 ipc-shmcount wait -t 0 "$C" --ge "$v"
-		run -2 ipc-shmcount create -i "$v" "$D"
+		run -2 ipc-shmcount create --initial "$v" "$D"
 	done
 	for v in 0 -1 abc 1.5; do
 		run -2 ipc-shmcount incr -n "$v" "$C"
@@ -190,7 +190,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 	run -0 ipc-shmcount incr --help
 	[[ "$output" == *"ipc-shmcount"* ]]
 	# -v is accepted before the subcommand too
-	ipc-shmcount create -i 2 "$D"
+	ipc-shmcount create --initial 2 "$D"
 	run -0 --separate-stderr ipc-shmcount -v wait "$D" --ge 1
 	[[ "$stderr" == *"/$D: value 2, waiting for --ge 1"* ]]
 	rm -f "/dev/shm/$D"
@@ -198,7 +198,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 }
 
 @test "command line: options anywhere, the condition of wait an option, one message per mistake" {
-	ipc-shmcount create "$C" -i 7
+	ipc-shmcount create "$C" --initial 7
 	run -0 timeout 60 ipc-shmcount wait --ge=7 "$C"
 	run -124 timeout 60 ipc-shmcount wait "$C" --le 6 -t 100ms
 	run -0 ipc-shmcount incr "$C" -n 3 -- -2
@@ -270,7 +270,7 @@ fifo_writer_blocked() {
 	run -1 ipc-shmcount get "$C"
 	run -1 ipc-shmcount rm "$C"
 	rmdir "/dev/shm/$C"
-	ipc-shmcount create -i 3 "$D"
+	ipc-shmcount create --initial 3 "$D"
 	ln -s "$D" "/dev/shm/$C"
 	run -1 --separate-stderr ipc-shmcount incr "$C"
 	[[ "$stderr" == *"symbolic link"* ]]
@@ -281,7 +281,7 @@ fifo_writer_blocked() {
 }
 
 @test "cas swaps only on the expected value, else prints the current one" {
-	ipc-shmcount create -i 10 "$C"
+	ipc-shmcount create --initial 10 "$C"
 	run -0 --separate-stderr ipc-shmcount cas "$C" 10 -20
 	[ -z "$output" ]
 	run -0 ipc-shmcount get "$C"
@@ -294,7 +294,7 @@ fifo_writer_blocked() {
 }
 
 @test "wait: condition already true, each operator, -t expiry is 124" {
-	ipc-shmcount create -i 5 "$C"
+	ipc-shmcount create --initial 5 "$C"
 	run -0 ipc-shmcount wait "$C" --ge 5
 	run -0 ipc-shmcount wait "$C" --le 5
 	run -0 ipc-shmcount wait "$C" --eq 5
@@ -391,7 +391,7 @@ fifo_writer_blocked() {
 }
 
 @test "wait: a counter truncated (and regrown) under it is exit 1 naming the change" {
-	ipc-shmcount create -i 5 "$C"
+	ipc-shmcount create --initial 5 "$C"
 	# --eq 0: the zeros of a regrown object must not pass for a value
 	ipc-shmcount wait -t 60 "$C" --eq 0 2>err &
 	local pid=$!
@@ -403,7 +403,7 @@ fifo_writer_blocked() {
 	[ "$status" = 1 ]
 	grep -q "/$C: the counter changed under us: its magic is gone" err
 	ipc-shmcount rm "$C" 2>/dev/null || rm -f "/dev/shm/$C"
-	ipc-shmcount create -i 5 "$C"
+	ipc-shmcount create --initial 5 "$C"
 	ipc-shmcount wait -t 60 "$C" --eq 0 2>err &
 	pid=$!
 	bg_track "$pid"
@@ -437,8 +437,8 @@ fifo_writer_blocked() {
 }
 
 @test "ls lists our counters only, sorted, and --json" {
-	ipc-shmcount create -i -3 "$C"
-	ipc-shmcount create -i 9 "$D"
+	ipc-shmcount create --initial -3 "$C"
+	ipc-shmcount create --initial 9 "$D"
 	head -c 64 /dev/zero >"/dev/shm/$C.x"
 	mkfifo "/dev/shm/$D.fifo"
 	run -0 timeout 60 ipc-shmcount ls
@@ -456,13 +456,13 @@ assert v["/" + sys.argv[1]] == -3 and v["/" + sys.argv[2]] == 9, v' "$C" "$D" <<
 
 @test "ls: tabs, newlines and backslashes in a name are escaped as ls -b does" {
 	local n=$C$'\t7\nforged\tx\\y\001'
-	ipc-shmcount create -i 3 "$n"
+	ipc-shmcount create --initial 3 "$n"
 	run -0 ipc-shmcount ls
 	ipc-shmcount rm "$n"
 	[[ "$output" == *"/$C\\t7\\nforged\\tx\\\\y\\001	3"* ]]
 	[ -z "$(grep '^forged' <<<"$output")" ]
 	[ "$(grep -c "$C" <<<"$output")" = 1 ]
-	ipc-shmcount create -i 3 "$n"
+	ipc-shmcount create --initial 3 "$n"
 	run -0 ipc-shmcount ls --json
 	ipc-shmcount rm "$n"
 	python3 -c 'import json, sys
@@ -471,7 +471,7 @@ assert v["/" + sys.argv[2]] == 3, v' "$output" "$n"
 }
 
 @test "python3 reads and changes the counter through the documented layout" {
-	ipc-shmcount create -i 1234 "$C"
+	ipc-shmcount create --initial 1234 "$C"
 	run -0 python3 -c 'import mmap, os, struct, sys
 m = mmap.mmap(os.open("/dev/shm/" + sys.argv[1], os.O_RDWR), 64)
 magic, ver, seq, val, waiters = struct.unpack_from("=8sIIqI", m, 0)
@@ -488,7 +488,7 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 
 @test "a counter owned by another user is refused without --shared" {
 	skip_unless_root
-	ipc-shmcount create -i 4 "$C"
+	ipc-shmcount create --initial 4 "$C"
 	chown nobody "/dev/shm/$C"
 	run -1 --separate-stderr ipc-shmcount incr "$C"
 	[[ "$stderr" == *"owned by nobody"* ]]
@@ -499,7 +499,7 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 	run -0 ipc-shmcount incr --shared "$C"
 	[ "$output" = 5 ]
 	# nobody may use root's counter (root is trusted), if the mode lets it
-	ipc-shmcount create --mode 0666 -i 8 "$D"
+	ipc-shmcount create --mode 0666 --initial 8 "$D"
 	run -0 as_nobody "$IPC_BIN/ipc-shmcount" incr "$D"
 	[ "$output" = 9 ]
 	# readable but not writable: get works, a change is refused
@@ -560,8 +560,8 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 	command -v cc >/dev/null || skip "needs cc for the LD_PRELOAD interposer"
 	cc -shared -fPIC -o shim.so "$BATS_TEST_DIRNAME/preload/interpose.c"
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-	ipc-shmcount create -i 1 "$C"
-	ipc-shmcount create -i 2 "$D"
+	ipc-shmcount create --initial 1 "$C"
+	ipc-shmcount create --initial 2 "$D"
 	local ino
 	ino=$(stat -c %i "/dev/shm/$D")
 	# the interposer renames $D over $C just before rm looks again
@@ -579,4 +579,23 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 		head -c 4096 /dev/zero >/dev/shm/fill 2>/dev/null
 		exec ipc-shmcount create x'
 	[[ "$stderr" == *"No space left on device"* ]]
+}
+
+@test "-v says what each verb did, on stderr, and changes nothing on stdout" {
+	run -0 --separate-stderr ipc-shmcount -v create --initial 3 "$C"
+	[ "$stderr" = "ipc-shmcount: /$C: created, value 3" ] && [ -z "$output" ]
+	run -0 --separate-stderr ipc-shmcount incr -v -n 2 "$C" 5
+	[ "$stderr" = "ipc-shmcount: /$C: plus 5, 2 time(s): now 13" ] && [ "$output" = 13 ]
+	run -0 --separate-stderr ipc-shmcount set -v "$C" 1
+	[ "$stderr" = "ipc-shmcount: /$C: 1, was 13" ]
+	run -1 --separate-stderr ipc-shmcount cas -v "$C" 2 3
+	[ "$stderr" = "ipc-shmcount: /$C: not swapped: the value is 1, not 2" ] && [ "$output" = 1 ]
+	run -0 --separate-stderr ipc-shmcount cas -v "$C" 1 3
+	[ "$stderr" = "ipc-shmcount: /$C: swapped 1 for 3" ]
+	run -0 --separate-stderr ipc-shmcount get -v "$C"
+	[ "$stderr" = "ipc-shmcount: /dev/shm/$C: value 3" ] && [ "$output" = 3 ]
+	run -0 --separate-stderr ipc-shmcount ls -v
+	[[ "$stderr" == "ipc-shmcount: "*" counter(s) in /dev/shm" ]]
+	run -0 --separate-stderr ipc-shmcount rm -v "$C"
+	[ "$stderr" = "ipc-shmcount: /$C: removed, its value was 3" ]
 }

@@ -137,7 +137,7 @@ s.close()" "$i" &
 }
 
 @test "--peer prefixes each line with the client address" {
-	serve_bg ipc-sockserve -p -1 -r 3 tcp6:0
+	serve_bg ipc-sockserve --peer -1 -r 3 tcp6:0
 	run -0 python3 -c "
 import socket
 s = socket.create_connection(('::1', $(port_of "$srv_addr")))
@@ -529,7 +529,7 @@ print('bound', flush=True); time.sleep(30)" 3>&-)
 }
 
 @test "unix: --peer names the client by pid" {
-	serve_bg ipc-sockserve -p -1 -r 3 unix:p.sock
+	serve_bg ipc-sockserve --peer -1 -r 3 unix:p.sock
 	run -0 python3 -c "
 import socket, os
 s = socket.socket(socket.AF_UNIX); s.connect('p.sock')
@@ -625,7 +625,7 @@ print('held', flush=True); time.sleep(30)" 3>&-)
 }
 
 @test "exec: no zombies after many connections; -c caps them" {
-	serve_bg ipc-sockserve -c 3 -r 3 tcp4:127.0.0.1:0 -- cat
+	serve_bg ipc-sockserve -C 3 -r 3 tcp4:127.0.0.1:0 -- cat
 	python3 -c "
 import socket
 for i in range(150):
@@ -682,8 +682,8 @@ print(b''.join(got).decode().split() == [str(i) for i in range(15)])"
 	grep -Eq '^ipc-sockserve: pid [0-9]+: connection idle, ended$' "$srv_err"
 }
 
-@test "exec -i with -c 1: an idle connection no longer locks out the next client" {
-	serve_bg ipc-sockserve -c 1 -i 1s -r 3 tcp4:127.0.0.1:0 -- cat
+@test "exec -i with -C 1: an idle connection no longer locks out the next client" {
+	serve_bg ipc-sockserve -C 1 -i 1s -r 3 tcp4:127.0.0.1:0 -- cat
 	port=$(port_of "$srv_addr")
 	idle_client "$port" >idle.out &
 	bg_track $!
@@ -846,7 +846,7 @@ s.sendall(b'late\n'); s.recv(1)" <go)
 	local lim=64 n=200
 	[ -z "${IPC_ASAN:-}" ] || { lim=256; n=500; }
 	ipc-sockserve_limited() { ulimit -n "$lim"; exec ipc-sockserve "$@"; }
-	serve_bg ipc-sockserve_limited -c 1000 -r 3 tcp4:127.0.0.1:0
+	serve_bg ipc-sockserve_limited -C 1000 -r 3 tcp4:127.0.0.1:0
 	run -0 python3 -c "
 import socket, time
 port = $(port_of "$srv_addr")
@@ -885,7 +885,7 @@ for m in (b'one', b'two\n', b''): s.sendto(m, ('127.0.0.1', $(port_of "$srv_addr
 	wait_exit "$srv_pid" 30
 	[ "$status" -eq 0 ]
 	[ "$(cat "$srv_out"; echo .)" = "$(printf 'one\ntwo\n\n.')" ]
-	serve_bg ipc-sockserve -p -0 -1 -r 3 udp4:127.0.0.1:0
+	serve_bg ipc-sockserve --peer -0 -1 -r 3 udp4:127.0.0.1:0
 	run -0 python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -938,7 +938,7 @@ for a in sys.argv[2:]:
 s.close()'
 
 @test "--peer --len32: a frame with a newline inside is dropped, never a forged line" {
-	serve_bg ipc-sockserve -p -1 --len32 -r 3 tcp4:127.0.0.1:0
+	serve_bg ipc-sockserve --peer -1 --len32 -r 3 tcp4:127.0.0.1:0
 	run -0 python3 -c "$LEN32SEND" "$(port_of "$srv_addr")" \
 	    "b'ok\n10.9.8.7:4444\tFORGED'" "b'good'"
 	wait_exit "$srv_pid" 5
@@ -948,7 +948,7 @@ s.close()'
 	[ "$(cat "$srv_out")" = "$(printf '127.0.0.1:%s\tgood' "$output")" ]
 	[ "$(cat "$srv_err")" = "ipc-sockserve: 127.0.0.1:$output: message dropped: 23 bytes with a newline inside (at byte 3) would print as 2 lines; --netstring carries any bytes" ]
 	# --netstring carries the same frame intact
-	serve_bg ipc-sockserve -p -1 --len32 --netstring -r 3 tcp4:127.0.0.1:0
+	serve_bg ipc-sockserve --peer -1 --len32 --netstring -r 3 tcp4:127.0.0.1:0
 	run -0 python3 -c "$LEN32SEND" "$(port_of "$srv_addr")" \
 	    "b'ok\n10.9.8.7:4444\tFORGED'"
 	wait_exit "$srv_pid" 5
@@ -980,7 +980,7 @@ lines|end
 }
 
 @test "udp: a datagram with a newline inside (-0: a NUL) is dropped with a note" {
-	serve_bg ipc-sockserve -p -n 4 -r 3 udp4:127.0.0.1:0
+	serve_bg ipc-sockserve --peer -n 4 -r 3 udp4:127.0.0.1:0
 	run -0 python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -1138,7 +1138,7 @@ s.sendall(b'slow\n'); time.sleep(60)" 6>&- &
 }
 
 @test "-c caps concurrent print-mode clients; the next waits in the backlog" {
-	serve_bg ipc-sockserve -c 1 -n 2 -r 3 tcp4:127.0.0.1:0
+	serve_bg ipc-sockserve -C 1 -n 2 -r 3 tcp4:127.0.0.1:0
 	port=$(port_of "$srv_addr")
 	mkfifo hold
 	exec 7<>hold
@@ -1167,10 +1167,10 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 	[[ "$stderr" == *"--ready-fd 5: not open for writing"* ]]
 	run -2 --separate-stderr ipc-sockserve --allow-uid no-such-user-xyz unix:@x
 	[[ "$stderr" == *no-such-user-xyz* ]]
-	run -2 ipc-sockserve -p 0 -- cat
+	run -2 ipc-sockserve --peer 0 -- cat
 	run -2 ipc-sockserve -b udp:0
 	run -2 ipc-sockserve -n 0 0
-	run -2 ipc-sockserve -c -1 0
+	run -2 ipc-sockserve -C -1 0
 	run -2 ipc-sockserve --grace soon 0
 	run -2 ipc-sockserve
 }

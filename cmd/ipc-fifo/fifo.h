@@ -11,7 +11,7 @@
 struct fifo {
 	const char *path;     /* the FIFO of read and write */
 	int verbose;          /* -v */
-	bool exist_ok;        /* make -p */
+	bool exclusive;       /* make -x: each FIFO must be new */
 	bool keep;            /* read -k */
 	bool create;          /* -c */
 	bool raw;             /* write -r */

@@ -75,6 +75,8 @@ qinfo_text(const struct qinfo *qi, char sep)
 		printf("mode=-\n");
 }
 
+static bool mqueue_mount(char *dir, size_t len);
+
 int
 mqt_cmd_info(struct mq_run *m)
 {
@@ -87,6 +89,10 @@ mqt_cmd_info(struct mq_run *m)
 			errx(EXIT_FAIL, "%s: no such queue", name);
 		err(EXIT_FAIL, "%s", name);
 	}
+	char dir[4096];
+	if (m->verbose && mqueue_mount(dir, sizeof dir))
+		warnx("%s: the file %s%s (ls -l shows its owner)", name, dir,
+		    name);
 	if (m->json) {
 		qinfo_json(NULL, &qi);
 		putchar('\n');
@@ -209,6 +215,8 @@ mqt_cmd_ls(struct mq_run *m)
 	free(v);
 	if (json)
 		printf("]\n");
+	if (m->verbose)
+		warnx("%zu queue(s) in %s", n, dir);
 	cli_stdout_done();
 	return EXIT_OK;
 }

@@ -206,8 +206,11 @@ mqt_cmd_rm(struct mq_run *m)
 		name_check(m->ops[i], name);
 	for (int i = 0; i < m->nops; i++) {
 		name_check(m->ops[i], name);
-		if (mq_unlink(name) == 0)
+		if (mq_unlink(name) == 0) {
+			if (m->verbose)
+				warnx("%s: removed", name);
 			continue;
+		}
 		if (errno == ENOENT)
 			warnx("%s: no such queue", name);
 		else

@@ -70,6 +70,8 @@ shc_ls(struct cmd *c)
 	}
 	if (c->json)
 		puts("]");
+	if (c->verbose)
+		warnx("%zu counter(s) in %s", n, SHM_DIR);
 	free(v);
 	cli_stdout_done();
 	return EXIT_OK;
@@ -90,6 +92,9 @@ shc_rm(struct cmd *c)
 			/* Only the file we checked: not one put in its place
 			 * since. */
 			int r = obj_unlink_same(path, st.st_dev, st.st_ino);
+			if (r == 0 && c->verbose)
+				warnx("%s: removed, its value was %jd", slash,
+				    (intmax_t)val);
 			if (r == 0)
 				continue;
 			if (r == 1)
