@@ -63,7 +63,7 @@ $(BUILD)/flags: FORCE | $(BUILD)/lib
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
 FORCE:
 
-$(BUILD)/lib/%.o: lib/%.c lib/ipc.h $(BUILD)/flags | $(BUILD)/lib
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(BUILD)/flags | $(BUILD)/lib
 	$(CC) $(IPC_CFLAGS) $(HARDEN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libipc.a: $(LIBOBJ)
@@ -79,7 +79,7 @@ tool_hdrs = $(wildcard cmd/$(firstword $(subst /, ,$(1)))/*.h)
 # Objects are kept (make would delete them as intermediate files).
 .SECONDARY:
 .SECONDEXPANSION:
-$(BUILD)/cmd/%.o: cmd/%.c lib/ipc.h $(BUILD)/flags $$(call tool_hdrs,$$*) | $(BUILD)/cmd
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard lib/*.h) $(BUILD)/flags $$(call tool_hdrs,$$*) | $(BUILD)/cmd
 	@mkdir -p $(@D)
 	$(CC) $(IPC_CFLAGS) $(HARDEN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -174,7 +174,7 @@ FUZZ_LIBOBJ = $(LIBSRC:lib/%.c=$(FUZZ_DIR)/lib/%.o)
 FUZZ_PARTS_shm = cmd/ipc-shmcount/counter.c
 FUZZ_PARTS_mqsend = cmd/ipc-mq/send.c
 
-$(FUZZ_DIR)/lib/%.o: lib/%.c lib/ipc.h
+$(FUZZ_DIR)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(FUZZCC) $(IPC_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

@@ -1,5 +1,5 @@
-/* Socket ADDRESSes as SPEC.md writes them: parsing, resolution and the
- * printed form that ipc-sockcat reads back. */
+/* Socket ADDRESSes as ipc-sockcat(1) and ipc-sockserve(1) write them:
+ * parsing, resolution and the printed form that ipc-sockcat reads back. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>

@@ -38,3 +38,68 @@ text_name(const char *s)
 		}
 	}
 }
+
+/* ---- the writer ---- */
+
+/* Before a value: a comma after a sibling, none after a key. */
+static void
+json_value(struct json *j)
+{
+	if (j->after_key)
+		j->after_key = false;
+	else if (j->count[j->depth]++ > 0)
+		putchar(',');
+}
+
+void
+json_open(struct json *j, char bracket)
+{
+	json_value(j);
+	putchar(bracket);
+	if (j->depth + 1 < JSON_DEPTH) {
+		j->depth++;
+		j->open[j->depth] = bracket;
+		j->count[j->depth] = 0;
+	}
+}
+
+void
+json_close(struct json *j)
+{
+	putchar(j->open[j->depth] == '{' ? '}' : ']');
+	if (j->depth > 0)
+		j->depth--;
+	if (j->depth == 0)
+		putchar('\n');
+}
+
+void
+json_key(struct json *j, const char *key)
+{
+	if (j->count[j->depth]++ > 0)
+		putchar(',');
+	json_string(key);
+	putchar(':');
+	j->after_key = true;
+}
+
+void
+json_int(struct json *j, long long v)
+{
+	json_value(j);
+	printf("%lld", v);
+}
+
+void
+json_str(struct json *j, const char *s)
+{
+	json_value(j);
+	json_string(s);
+}
+
+void
+json_null(struct json *j)
+{
+	json_value(j);
+	fputs("null", stdout);
+}

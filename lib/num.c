@@ -220,3 +220,29 @@ num_ts(int64_t ns)
 	return (struct timespec){ .tv_sec = ns / 1000000000LL,
 		.tv_nsec = ns % 1000000000LL };
 }
+
+const char *
+num_duration_str(int64_t ns)
+{
+	static char out[32];
+	const int64_t S = 1000000000LL, MS = 1000000LL;
+
+	if (ns % (3600 * S) == 0 && ns > 0)
+		snprintf(out, sizeof out, "%lldh", (long long)(ns / (3600 * S)));
+	else if (ns % (60 * S) == 0 && ns > 0)
+		snprintf(out, sizeof out, "%lldm", (long long)(ns / (60 * S)));
+	else if (ns % S == 0)
+		snprintf(out, sizeof out, "%llds", (long long)(ns / S));
+	else if (ns % MS == 0 && ns < S)
+		snprintf(out, sizeof out, "%lldms", (long long)(ns / MS));
+	else {
+		/* Milliseconds at most, without trailing zeros: "1.5s". */
+		int n = snprintf(out, sizeof out, "%.3f", (double)ns / (double)S);
+		while (n > 0 && out[n - 1] == '0')
+			out[--n] = '\0';
+		if (n > 0 && out[n - 1] == '.')
+			out[--n] = '\0';
+		snprintf(out + n, sizeof out - (size_t)n, "s");
+	}
+	return out;
+}

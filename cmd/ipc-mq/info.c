@@ -41,23 +41,31 @@ qinfo_get(const char *name, struct qinfo *qi)
 }
 
 static void
-qinfo_json(const char *name, const struct qinfo *qi)
+qinfo_json(struct json *j, const char *name, const struct qinfo *qi)
 {
-	putchar('{');
+	const char *keys[] = { "maxmsg", "msgsize", "curmsgs" };
+	long vals[] = { qi->a.mq_maxmsg, qi->a.mq_msgsize, qi->a.mq_curmsgs };
+	char mode[8];
+
+	json_open(j, '{');
 	if (name != NULL) {
-		fputs("\"name\":", stdout);
-		json_string(name);
-		putchar(',');
+		json_key(j, "name");
+		json_str(j, name);
 	}
-	if (qi->have_attr)
-		printf("\"maxmsg\":%ld,\"msgsize\":%ld,\"curmsgs\":%ld,",
-		    qi->a.mq_maxmsg, qi->a.mq_msgsize, qi->a.mq_curmsgs);
-	else
-		fputs("\"maxmsg\":null,\"msgsize\":null,\"curmsgs\":null,", stdout);
+	for (int i = 0; i < 3; i++) {
+		json_key(j, keys[i]);
+		if (qi->have_attr)
+			json_int(j, vals[i]);
+		else
+			json_null(j);
+	}
+	json_key(j, "mode");
+	snprintf(mode, sizeof mode, "%04o", (unsigned)qi->mode);
 	if (qi->have_mode)
-		printf("\"mode\":\"%04o\"}", (unsigned)qi->mode);
+		json_str(j, mode);
 	else
-		fputs("\"mode\":null}", stdout);
+		json_null(j);
+	json_close(j);
 }
 
 /* One line: FIELD=VALUE separated by SEP, '-' for what is unknown. */
@@ -94,8 +102,8 @@ mqt_cmd_info(struct mq_run *m)
 		warnx("%s: the file %s%s (ls -l shows its owner)", name, dir,
 		    name);
 	if (m->json) {
-		qinfo_json(NULL, &qi);
-		putchar('\n');
+		struct json j = { 0 };
+		qinfo_json(&j, NULL, &qi);
 	} else
 		qinfo_text(&qi, '\n');
 	cli_stdout_done();
@@ -190,8 +198,9 @@ mqt_cmd_ls(struct mq_run *m)
 		errx(EXIT_FAIL, "the mqueue filesystem is not mounted; as root: "
 		    "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue");
 	char **v = ls_names(dir, &n);
+	struct json j = { 0 };
 	if (json)
-		printf(n ? "[\n" : "[");
+		json_open(&j, '[');
 	for (size_t i = 0; i < n; i++) {
 		struct qinfo qi = { 0 };
 		struct stat st;
@@ -202,10 +211,9 @@ mqt_cmd_ls(struct mq_run *m)
 			qi.mode = st.st_mode & 07777;
 			qi.have_mode = true;
 		}
-		if (json) {
-			qinfo_json(name, &qi);
-			fputs(i + 1 < n ? ",\n" : "\n", stdout);
-		} else {
+		if (json)
+			qinfo_json(&j, name, &qi);
+		else {
 			text_name(name);
 			putchar('\t');
 			qinfo_text(&qi, '\t');
@@ -214,7 +222,7 @@ mqt_cmd_ls(struct mq_run *m)
 	}
 	free(v);
 	if (json)
-		printf("]\n");
+		json_close(&j);
 	if (m->verbose)
 		warnx("%zu queue(s) in %s", n, dir);
 	cli_stdout_done();

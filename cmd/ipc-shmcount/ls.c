@@ -56,20 +56,24 @@ shc_ls(struct cmd *c)
 	closedir(dir);
 	if (n > 0)
 		qsort(v, n, sizeof *v, entry_cmp);
+	struct json j = { 0 };
 	if (c->json)
-		putchar('[');
+		json_open(&j, '[');
 	for (size_t i = 0; i < n; i++) {
 		if (c->json) {
-			fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
-			json_string(v[i].name);
-			printf(",\"value\":%jd}", (intmax_t)v[i].value);
+			json_open(&j, '{');
+			json_key(&j, "name");
+			json_str(&j, v[i].name);
+			json_key(&j, "value");
+			json_int(&j, v[i].value);
+			json_close(&j);
 		} else {
 			text_name(v[i].name);
 			printf("\t%jd\n", (intmax_t)v[i].value);
 		}
 	}
 	if (c->json)
-		puts("]");
+		json_close(&j);
 	if (c->verbose)
 		warnx("%zu counter(s) in %s", n, SHM_DIR);
 	free(v);
