@@ -243,7 +243,7 @@ parse(struct fifo *ff, int argc, char **argv, char ***ops)
 		case 'c': ff->create = true; break;
 		case OPT_RAW: ff->raw = true; break;
 		case 'm': ff->message = c.arg; break;
-		case 'n': ff->count = cli_number(&c, 1, LLONG_MAX); break;
+		case 'n': ff->count = cli_number(&c, 0, LLONG_MAX); break;
 		case 't': ff->timeout = cli_duration(&c); break;
 		case OPT_FOLLOW: ff->follow = true; break;
 		case OPT_SHARED: ff->shared = true; break;
@@ -260,7 +260,7 @@ parse(struct fifo *ff, int argc, char **argv, char ***ops)
 int
 main(int argc, char **argv)
 {
-	struct fifo run = { .mode = 0600, .timeout = -1 };
+	struct fifo run = { .mode = 0600, .timeout = -1, .count = -1 };
 	struct fifo *ff = &run;
 	const char *verb;
 	char **ops;

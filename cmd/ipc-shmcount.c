@@ -168,7 +168,12 @@ do_wait(struct cmd *c)
 		warnx("%s: value %jd, waiting for %s %jd", cur_name,
 		    (intmax_t)atomic_load(&s->value), conds[c->cond],
 		    (intmax_t)c->want);
-	return shc_wait(s, c->cond, c->want, c->timeout_ns);
+	int rc = shc_wait(s, c->cond, c->want, c->timeout_ns);
+	if (rc == EXIT_TIMEOUT)
+		errx(EXIT_TIMEOUT, "%s: value %jd, still not %s %jd after %s",
+		    cur_name, (intmax_t)atomic_load(&s->value), conds[c->cond],
+		    (intmax_t)c->want, num_duration_str(c->timeout_ns));
+	return rc;
 }
 
 static int do_incr(struct cmd *c) { return do_add(c, false); }
@@ -257,7 +262,7 @@ parse(struct cmd *c, int argc, char **argv)
 		case OPT_INITIAL:
 			c->initial = cli_number(&cl, LLONG_MIN, LLONG_MAX);
 			break;
-		case 'n': c->times = cli_number(&cl, 1, LLONG_MAX); break;
+		case 'n': c->times = cli_number(&cl, 0, LLONG_MAX); break;
 		case 't': c->timeout_ns = cli_duration(&cl); break;
 		case OPT_GE: case OPT_LE: case OPT_EQ: case OPT_NE:
 			c->cond = (enum cond)(o - OPT_GE);

@@ -288,7 +288,7 @@ parse(struct sockcat *sc, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct sockcat run = { .timeout = -1, .frame = FRAME_LINE };
+	struct sockcat run = { .timeout = -1, .idle = -1, .frame = FRAME_LINE };
 	struct sockcat *sc = &run;
 	struct addr a;
 	int fd;

@@ -99,7 +99,7 @@ parse_opt(struct server *srv, struct cli *c, int o)
 
 	switch (o) {
 	case '1': opt->once = true; break;
-	case 'n': opt->count = cli_number(c, 1, LLONG_MAX); break;
+	case 'n': opt->count = cli_number(c, 0, LLONG_MAX); break;
 	case 'C': opt->max_conns = cli_number(c, 1, 1000000); break;
 	case 'i': opt->idle_ns = cli_duration(c); break;
 	case OPT_PEER: opt->peer = true; break;
@@ -153,7 +153,7 @@ check_opts(struct server *srv)
 	srv->udp = srv->addr.proto == ADDR_UDP;
 	srv->unixsock = srv->addr.proto == ADDR_UNIX;
 	/* Exec mode learns when data last moved from TCP_INFO: TCP only. */
-	if (srv->opt.cmd != NULL && srv->opt.idle_ns > 0 && srv->unixsock)
+	if (srv->opt.cmd != NULL && srv->opt.idle_ns >= 0 && srv->unixsock)
 		cli_usage_err("-i/--idle in exec mode is for TCP: a Unix socket "
 		    "does not tell when data last moved; use timeout(1) in "
 		    "COMMAND");
@@ -163,7 +163,7 @@ check_opts(struct server *srv)
 		cli_usage_err("--peer, --broadcast and framing options are for "
 		    "print mode, not with a COMMAND");
 	if (srv->udp && (srv->opt.cmd != NULL || srv->opt.broadcast
-	    || srv->opt.len32 || srv->opt.idle_ns))
+	    || srv->opt.len32 || srv->opt.idle_ns >= 0))
 		cli_usage_err("udp: is print mode only (no COMMAND, --broadcast, "
 		    "--len32 or --idle)");
 	if (srv->udp && srv->opt.max_per_source)
@@ -232,7 +232,7 @@ ep_ctl(struct server *srv, int op, struct item *it, uint32_t events)
 bool
 limit_reached(struct server *srv)
 {
-	return (srv->opt.once && srv->accepted >= 1) || (srv->opt.count
+	return (srv->opt.once && srv->accepted >= 1) || (srv->opt.count >= 0
 	    && srv->accepted >= srv->opt.count);
 }
 
@@ -280,8 +280,10 @@ idle_sweep(struct server *srv, int64_t now)
 
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
-		if (!c->paused && now - c->last >= srv->opt.idle_ns)
+		if (!c->paused && now - c->last >= srv->opt.idle_ns) {
+			srv->idle_closed++;
 			conn_end(srv, c, EXIT_TIMEOUT, "idle, closed");
+		}
 	}
 	kids_idle_sweep(srv, now);
 }
@@ -292,7 +294,7 @@ next_timeout(struct server *srv, int64_t now, int64_t next_sweep)
 {
 	int64_t t = INT64_MAX;
 
-	if (srv->opt.idle_ns && (srv->conns != NULL || srv->nkids > 0))
+	if (srv->opt.idle_ns >= 0 && (srv->conns != NULL || srv->nkids > 0))
 		t = next_sweep - now;
 	if (srv->resume_at > now && srv->resume_at - now < t)
 		t = srv->resume_at - now;
@@ -362,7 +364,7 @@ static void
 loop(struct server *srv)
 {
 	struct epoll_event evs[256];
-	int64_t now = num_now(), next_sweep = now + srv->opt.idle_ns / 4;
+	int64_t now = num_now(), next_sweep = now + idle_interval(srv);
 
 	for (;;) {
 		if (srv->opt.cmd == NULL)
@@ -387,7 +389,7 @@ loop(struct server *srv)
 			dispatch(srv, &evs[i], now);
 		if (srv->in_always && srv->in_want && srv->conns != NULL)
 			bcast_read(srv, now);
-		if (srv->opt.idle_ns && now >= next_sweep) {
+		if (srv->opt.idle_ns >= 0 && now >= next_sweep) {
 			idle_sweep(srv, now);
 			next_sweep = now + idle_interval(srv);
 		}
@@ -440,7 +442,8 @@ main(int argc, char **argv)
 {
 	/* Static for its 64 KiB read buffer; reached only through SRV. */
 	static struct server server = {
-		.opt = { .ready_fd = -1, .grace_ns = 5000000000LL,
+		.opt = { .ready_fd = -1, .grace_ns = 5000000000LL, .idle_ns = -1,
+		    .count = -1,
 		    .mode = 0600 },
 		.ep = -1,
 		.rawpipe = { -1, -1 },
@@ -465,8 +468,13 @@ main(int argc, char **argv)
 	if (srv->term_sig)
 		die(srv, srv->term_sig);
 	listen_stop(srv);
-	if (srv->opt.cmd != NULL && srv->opt.once)
-		return srv->last_status;
-	cli_stdout_done();
-	return srv->print_status;
+	bool exec_once = srv->opt.cmd != NULL && srv->opt.once;
+	int rc = exec_once ? srv->last_status : srv->print_status;
+	if (!exec_once)
+		cli_stdout_done();
+	/* A 124 says why, as in every tool. */
+	if (rc == EXIT_TIMEOUT)
+		warnx("%lld connection(s) closed after %s idle (-i)",
+		    srv->idle_closed, num_duration_str(srv->opt.idle_ns));
+	return rc;
 }

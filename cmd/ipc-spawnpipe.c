@@ -161,7 +161,7 @@ run_single(struct spawnpipe *ctx, char **argv)
 	b.reset_eof = ctx->conn_num >= 0;
 	/* A signal that came after the hook's look ends relay_run: it is
 	 * forwarded, and the relay goes on. */
-	while (relay_run(&a, &b, 0, false, &hook) < 0)
+	while (relay_run(&a, &b, -1, false, &hook) < 0)
 		sp_supervise(ctx, false);
 	while (!ctx->kids[0].reaped)  /* both directions ended before the child */
 		sp_wait_events(ctx, pf, 1, -1);

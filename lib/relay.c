@@ -325,7 +325,7 @@ relay_run(struct relay_end *a, struct relay_end *b, int64_t idle_ns,
 		int64_t now = num_now(), until = due;
 
 		p[n++] = (struct pollfd){ .fd = sig_fd(), .events = POLLIN };
-		if (idle_ns > 0) {
+		if (idle_ns >= 0) {
 			if (last + idle_ns <= now) {
 				rc = EXIT_TIMEOUT;
 				break;

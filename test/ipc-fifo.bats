@@ -503,7 +503,7 @@ interposer() {
 	run -2 ipc-fifo
 	run -2 ipc-fifo frobnicate "$f"
 	run -2 ipc-fifo read "$f" "$f.2"
-	run -2 ipc-fifo read -n 0 "$f"
+	run -2 ipc-fifo read -n -1 "$f"
 	run -2 ipc-fifo read -n 12abc "$f"
 	run -2 ipc-fifo read -t soon "$f"
 	run -2 ipc-fifo write -k "$f"
@@ -539,4 +539,10 @@ interposer() {
 	run -0 --separate-stderr ipc-fifo rm -v "$f"
 	[ "$stderr" = "ipc-fifo: $f: removed" ]
 	[ ! -e "$f" ]
+}
+
+@test "0 is an amount: read -n 0 takes nothing and waits for no writer" {
+	mkfifo "$f"
+	run -0 --separate-stderr timeout 60 ipc-fifo read -n 0 "$f"
+	[ -z "$output" ] && [ -z "$stderr" ]
 }

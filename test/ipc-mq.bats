@@ -503,8 +503,9 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	run -124 ipc-mq send -t 0 "$q" second
 	run -0 ipc-mq recv -t 0 "$q"
 	[ "$output" = first ]
-	run -124 ipc-mq recv -t 300ms "$q"
+	run -124 --separate-stderr ipc-mq recv -t 300ms "$q"
 	[ -z "$output" ]
+	[ "$stderr" = "ipc-mq: /${q#/}: no message came within 300ms (0 received)" ]
 	run -124 ipc-mq recv -t 0 "$q"
 	(( SECONDS - start < 20 ))
 	run -2 ipc-mq recv -t 1x "$q"
@@ -514,8 +515,9 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	q=$(newq)
 	ipc-mq create "$q"
 	ipc-mq send "$q" a b
-	run -124 ipc-mq recv -f -t 200ms "$q"
+	run -124 --separate-stderr ipc-mq recv -f -t 200ms "$q"
 	[ "$output" = $'a\nb' ]
+	[ "$stderr" = "ipc-mq: /${q#/}: no message came within 200ms (2 received)" ]
 }
 
 @test "recv -f started with SIGINT ignored (trap '' INT) keeps it ignored; SIGTERM ends it" {
@@ -957,4 +959,11 @@ sys.stdout.buffer.write(b"".join(len(m).to_bytes(4, "big") + m for m in msgs))
 	fi
 	run -0 --separate-stderr ipc-mq rm -v "$q"
 	[ "$stderr" = "ipc-mq: /${q#/}: removed" ]
+}
+
+@test "timeout: exit 124 says why on stderr, in one line" {
+	q=$(newq)
+	ipc-mq create "$q"
+	run -124 --separate-stderr timeout 60 ipc-mq recv -t 10ms "$q"
+	[ "$stderr" = "ipc-mq: /${q#/}: no message came within 10ms (0 received)" ]
 }

@@ -158,7 +158,7 @@ value_above() { [ "$(field 16 q)" -gt "$1" ]; }
 		run -2 ipc-shmcount wait -t 0 "$C" --ge "$v"
 		run -2 ipc-shmcount create --initial "$v" "$D"
 	done
-	for v in 0 -1 abc 1.5; do
+	for v in -1 abc 1.5; do
 		run -2 ipc-shmcount incr -n "$v" "$C"
 	done
 	run -2 ipc-shmcount wait -t 1x "$C" --ge 0
@@ -598,4 +598,18 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 	[[ "$stderr" == "ipc-shmcount: "*" counter(s) in /dev/shm" ]]
 	run -0 --separate-stderr ipc-shmcount rm -v "$C"
 	[ "$stderr" = "ipc-shmcount: /$C: removed, its value was 3" ]
+}
+
+@test "0 is an amount: incr -n 0 changes nothing and prints the value" {
+	ipc-shmcount create --initial 4 "$C"
+	run -0 ipc-shmcount incr -n 0 "$C" 7
+	[ "$output" = 4 ]
+	run -0 ipc-shmcount get "$C"
+	[ "$output" = 4 ]
+}
+
+@test "timeout: exit 124 says why on stderr, in one line" {
+	ipc-shmcount create "$C"
+	run -124 --separate-stderr timeout 60 ipc-shmcount wait -t 1.5s "$C" --ge 1
+	[ "$stderr" = "ipc-shmcount: /$C: value 0, still not --ge 1 after 1.5s" ]
 }

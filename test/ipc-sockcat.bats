@@ -742,3 +742,9 @@ open("got.tmp", "w").write(str(len(readall()))); os.rename("got.tmp", "got"); ti
 	[ "$stderr" = "ipc-sockcat: stdin: Is a directory" ]
 	[ "$output" = "peer saw EOF" ]
 }
+
+@test "0 is an amount: -i 0 gives up at the first moment nothing moves" {
+	serve_bg ipc-sockserve -r 3 tcp4:127.0.0.1:0
+	run -124 --separate-stderr timeout 60 ipc-sockcat -d -i 0 "$srv_addr"
+	[[ "$stderr" == *"no data moved for the idle time"* ]]
+}

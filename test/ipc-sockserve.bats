@@ -1169,7 +1169,7 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 	[[ "$stderr" == *no-such-user-xyz* ]]
 	run -2 ipc-sockserve --peer 0 -- cat
 	run -2 ipc-sockserve -b udp:0
-	run -2 ipc-sockserve -n 0 0
+	run -2 ipc-sockserve -n -1 0
 	run -2 ipc-sockserve -C -1 0
 	run -2 ipc-sockserve --grace soon 0
 	run -2 ipc-sockserve
@@ -1186,8 +1186,8 @@ sys.stdin.readline(); s.close()" <hold 7>&- &
 	[ "$output" = "-v -r 3" ]
 	run -2 --separate-stderr ipc-sockserve 0 cat
 	[ "${stderr%%$'\n'*}" = "ipc-sockserve: extra operand 'cat' (a COMMAND goes after --)" ]
-	run -2 --separate-stderr ipc-sockserve --count 0 0
-	[ "$stderr" = "ipc-sockserve: --count: '0' is out of range (1 to 9223372036854775807)" ]
+	run -2 --separate-stderr ipc-sockserve --count -1 0
+	[ "${stderr%%$'\n'*}" = "ipc-sockserve: --count: '-1' is out of range (0 to 9223372036854775807)" ]
 }
 
 @test "exit 0 of -n: a killed client's FIN looks like an end in line mode, not with --netstring" {
@@ -1228,4 +1228,35 @@ s.close()"
 	grep -qx 'whole line' "$srv_out"
 	grep -qx after "$srv_out"
 	grep -Eq '^ipc-sockserve: 127\.0\.0\.1:[0-9]+: Connection reset by peer$' "$srv_err"
+}
+
+@test "0 is an amount: -n 0 serves none; -i 0 closes a connection at its first idle moment" {
+	serve_bg ipc-sockserve -n 0 -r 3 tcp4:127.0.0.1:0
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 0 ]
+	serve_bg ipc-sockserve -i 0 -r 3 tcp4:127.0.0.1:0
+	# The client sends nothing and keeps its end open: only the server's
+	# idle limit can end the connection.
+	run -0 timeout 60 python3 -c '
+import socket, sys
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.settimeout(30)
+print("closed" if s.recv(1) == b"" else "data")' "$srv_addr"
+	[ "$output" = closed ]
+	kill -0 "$srv_pid"
+}
+
+@test "timeout: an exit 124 after -i says why on stderr, in one line" {
+	serve_bg ipc-sockserve -1 -i 200ms -r 3 tcp4:127.0.0.1:0
+	run -0 timeout 60 python3 -c '
+import socket, sys
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.settimeout(30)
+print("closed" if s.recv(1) == b"" else "data")' "$srv_addr"
+	[ "$output" = closed ]
+	wait_exit "$srv_pid" 30
+	[ "$status" -eq 124 ]
+	[ "$(cat "$srv_err")" = "ipc-sockserve: 1 connection(s) closed after 200ms idle (-i)" ]
 }

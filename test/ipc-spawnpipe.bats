@@ -244,8 +244,9 @@ EOF
 @test "-t: SIGTERM, exit 124; SIGKILL 2 s later for a child that ignores it" {
 	run -124 ipc-spawnpipe -t 200ms -- sleep 10
 	start=$SECONDS
-	run -124 ipc-spawnpipe -t 100ms -- sh -c 'trap "" TERM; exec sleep 60'
+	run -124 --separate-stderr ipc-spawnpipe -t 100ms -- sh -c 'trap "" TERM; exec sleep 60'
 	(( SECONDS - start < 20 ))
+	[ "$stderr" = "ipc-spawnpipe: sh: still running after 100ms: ended (SIGTERM, then SIGKILL)" ]
 	run -0 ipc-spawnpipe -t 10s -- true
 }
 
@@ -584,5 +585,11 @@ EOF
 }
 
 @test "-t on a pool: every worker is stopped, exit 124" {
-	run -124 ipc-spawnpipe -j 3 -t 200ms -- sleep 10 </dev/null
+	run -124 --separate-stderr ipc-spawnpipe -j 3 -t 200ms -- sleep 10 </dev/null
+	[ "$stderr" = "ipc-spawnpipe: sleep: still running after 200ms: ended (SIGTERM)" ]
+}
+
+@test "timeout: exit 124 says why on stderr, in one line" {
+	run -124 --separate-stderr timeout 60 ipc-spawnpipe -t 10ms -- sleep 30
+	[ "$stderr" = "ipc-spawnpipe: sleep: still running after 10ms: ended (SIGTERM)" ]
 }

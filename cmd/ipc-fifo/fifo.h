@@ -19,7 +19,7 @@ struct fifo {
 	bool shared;          /* --shared */
 	bool mode_set;        /* --mode given: exact */
 	mode_t mode;          /* --mode (0600) */
-	long long count;      /* read -n, 0: until EOF */
+	long long count;      /* read -n, -1: until EOF */
 	const char *message;  /* write -m */
 	int64_t timeout;      /* -t in ns, -1: wait forever */
 	/* The FIFO this run made with -c: removed at exit only if the path

@@ -113,6 +113,9 @@ read_lines(struct fifo *ff, int fd)
 int
 ff_cmd_read(struct fifo *ff)
 {
+	/* -n 0: no line to take, so no writer to wait for. */
+	if (ff->count == 0)
+		return EXIT_OK;
 	int fd = ff_open_fifo(ff, O_RDONLY, "writer");
 	int hold = -1;
 	uint64_t n;

@@ -288,6 +288,14 @@ rx_out_dead(void)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+/* -t ran out: the one line every tool gives for its 124. */
+static noreturn void
+rx_timed_out(const struct receiver *r)
+{
+	errx(EXIT_TIMEOUT, "%s: no message came within %s (%lu received)",
+	    r->name, num_duration_str(r->timeout), r->seq);
+}
+
 /* Waits until the queue has a message: the queue descriptor is
  * non-blocking, so the one blocking call is this ppoll, which a signal,
  * the -t bound and stdout's reader leaving all end. */
@@ -306,7 +314,7 @@ rx_wait(struct receiver *r)
 		if (r->timeout >= 0) {
 			int64_t left = end - num_now();
 			if (left <= 0)
-				exit(EXIT_TIMEOUT);
+				rx_timed_out(r);
 			ts = num_ts(left);
 			tsp = &ts;
 		}
@@ -314,7 +322,7 @@ rx_wait(struct receiver *r)
 		if (n == -1)
 			continue;
 		if (n == 0)
-			exit(EXIT_TIMEOUT);
+			rx_timed_out(r);
 		if (r->watch_out && p[2].revents)
 			rx_out_gone(r);
 		if (p[0].revents)

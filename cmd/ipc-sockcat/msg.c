@@ -20,7 +20,7 @@ msg_poll(struct pollfd *p, int64_t last, int64_t bound)
 {
 	int tmo = -1;
 
-	if (bound > 0) {
+	if (bound >= 0) {
 		int64_t left = last + bound - num_now();
 		if (left <= 0)
 			return false;
@@ -286,7 +286,7 @@ udp_run(struct sockcat *sc, int fd)
 	struct frame_reader in;
 	char *buf = malloc(UDP_MAX);
 	bool in_eof = sc->nostdin;
-	int64_t after = sc->idle > 0 ? sc->idle : 1000000000LL;
+	int64_t after = sc->idle >= 0 ? sc->idle : 1000000000LL;
 	int64_t last = num_now();
 
 	if (buf == NULL)

@@ -26,7 +26,7 @@ struct sockcat {
 	int verbose;          /* -v */
 	int64_t timeout;      /* -t, ns; -1: none */
 	int64_t wait;         /* -w, ns; 0: none */
-	int64_t idle;         /* -i, ns; 0: none */
+	int64_t idle;         /* -i, ns; -1: none */
 	size_t max_msg;       /* --max-message; 0: FRAME_MAX_DEFAULT */
 	enum frame_kind frame; /* stdin/stdout framing */
 

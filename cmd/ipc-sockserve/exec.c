@@ -46,7 +46,7 @@ spawn_conn(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	}
 	/* With -i the socket stays open here too, for TCP_INFO (it is
 	 * close-on-exec: no other child gets it), until the child is reaped. */
-	if (srv->opt.idle_ns == 0) {
+	if (srv->opt.idle_ns < 0) {
 		close(fd);
 		fd = -1;
 	}
@@ -126,6 +126,7 @@ kid_done(struct server *srv, struct kid *k, int ws)
 	/* Ended by -i: a connection closed for being idle, as in print
 	 * mode (124 at the end of -1/-n). */
 	if (k->idled) {
+		srv->idle_closed++;
 		srv->last_status = EXIT_TIMEOUT;
 		if (srv->print_status == EXIT_OK)
 			srv->print_status = EXIT_TIMEOUT;

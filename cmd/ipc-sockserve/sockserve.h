@@ -82,6 +82,7 @@ struct server {
 	bool listening, udp, unixsock, msgmode, rawmode;
 	int64_t resume_at, last_emfile_warn;
 	long long accepted, active;
+	long long idle_closed;      /* connections ended by -i */
 	int term_sig;               /* the signal that began the end */
 	int64_t grace_end;
 	struct merge mg;            /* print mode: line output */

@@ -171,7 +171,9 @@ sp_finish(struct spawnpipe *ctx, int fallback)
 	int st = ctx->first_fail ? ctx->first_fail : fallback;
 
 	if (ctx->tstage > 0)
-		exit(EXIT_TIMEOUT);
+		errx(EXIT_TIMEOUT, "%s: still running after %s: ended (SIGTERM%s)",
+		    ctx->cmd, num_duration_str(ctx->timeout), ctx->tstage > 1 ?
+		    ", then SIGKILL" : "");
 	for (int i = 0; i < ctx->nkids; i++) {
 		int w = ctx->kids[i].wstatus;
 		if (!WIFSIGNALED(w))
