@@ -281,6 +281,9 @@ ob_flush(struct outbuf *ob)
 int
 ob_put(struct outbuf *ob, const void *data, size_t len)
 {
+	/* frame_put passes a NULL PRE of 0 bytes: memcpy(.., NULL, 0) is UB. */
+	if (len == 0)
+		return 0;
 	if (ob->len + len > ob->cap && ob_flush(ob) == -1)
 		return -1;
 	if (len >= ob->cap)

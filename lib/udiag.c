@@ -38,6 +38,11 @@ udiag_match(const struct nlmsghdr *m, const struct stat *st)
 	return false;
 }
 
+/* NLMSG_OK compares the u32 nlmsg_len with the int LEN (that NLMSG_NEXT
+ * counts down): clang warns of it inside the macro; gcc, seeing a system
+ * header's macro, does not. LEN is never negative where it is compared. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
 int
 udiag_reply(const void *buf, size_t n, const struct stat *st, int *found)
 {
@@ -56,6 +61,7 @@ udiag_reply(const void *buf, size_t n, const struct stat *st, int *found)
 	}
 	return 0;
 }
+#pragma GCC diagnostic pop
 
 /* Reads the dump's replies. Returns 1 if a listener matched, 0 if none
  * did, -1 on error. */

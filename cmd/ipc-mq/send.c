@@ -126,21 +126,27 @@ send_stdin(struct sender *s, enum frame_kind kind)
 	struct frame_reader r;
 	size_t max = mqt_send_limit(kind, s->msgsize);
 	uint64_t size = 0;
-	char *msg;
+	char *msg, why[sizeof r.why];
 	size_t len;
-	int rc;
+	int rc, e;
 
 	frame_reader_init(&r, STDIN_FILENO, kind, max);
 	while ((rc = mqt_send_next(&r, s->msgsize, &msg, &len, &size)) == 1)
 		send_one(s, msg, len);
-	if (rc == -1 && errno == EMSGSIZE)
+	/* Freed before any exit too: the fuzz target (test/fuzz/mqsend_fuzz.c)
+	 * catches the exit and runs on, and would leak it every time. */
+	e = errno;
+	if (rc == -1 && e == EBADMSG)
+		strlcpy(why, frame_strerror(&r, EBADMSG), sizeof why);
+	frame_reader_free(&r);
+	if (rc == -1 && e == EMSGSIZE)
 		send_too_long(s, size, max);
-	if (rc == -1 && errno == EBADMSG)
+	if (rc == -1 && e == EBADMSG)
 		errx(EXIT_FAIL, "stdin: message %lu: %s; %lu sent before it",
-		    s->n + 1, frame_strerror(&r, EBADMSG), s->n);
+		    s->n + 1, why, s->n);
+	errno = e;
 	if (rc == -1)
 		err(EXIT_FAIL, "stdin");
-	frame_reader_free(&r);
 }
 
 int
