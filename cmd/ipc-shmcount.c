@@ -11,7 +11,6 @@
 #include "ipc.h"
 #include "ipc-shmcount/shmcount.h"
 
-bool shc_shared;   /* --shared: accept a counter of another user */
 /* "/NAME" of the counter in use, for messages. */
 static char cur_name[258];
 
@@ -57,25 +56,27 @@ do_create(struct cmd *c)
 	if (c->excl)
 		errx(EXIT_FAIL, "%s: exists", slash);
 	/* Without -x an existing counter is fine, as long as it is one. */
-	(void)shc_open(path, slash, false);
+	(void)shc_open(path, slash, c->shared ? SHC_SHARED : 0);
 	if (c->verbose)
 		warnx("%s: exists already, left as it is", slash);
 	return EXIT_OK;
 }
 
 static struct shmc *
-open_operand(const char *name, bool create)
+open_operand(const struct cmd *c, int flags)
 {
 	char path[sizeof SHM_DIR + 258], slash[258];
 	struct shmc *s;
 
-	shc_path(name, path, slash);
+	if (c->shared)
+		flags |= SHC_SHARED;
+	shc_path(c->argv[0], path, slash);
 	memcpy(cur_name, slash, sizeof cur_name);
-	s = shc_open(path, slash, create);
+	s = shc_open(path, slash, flags);
 	if (s == NULL) {
 		/* -c: whoever links first wins; the loser opens the winner's. */
 		(void)shc_create(path, slash, 0, 0600, false);
-		s = shc_open(path, slash, false);
+		s = shc_open(path, slash, flags & ~SHC_MISSING_OK);
 	}
 	return s;
 }
@@ -83,8 +84,7 @@ open_operand(const char *name, bool create)
 static int
 do_get(struct cmd *c)
 {
-	shc_read_only_ok = true;
-	int64_t v = atomic_load(&open_operand(c->argv[0], false)->value);
+	int64_t v = atomic_load(&open_operand(c, SHC_READ_ONLY_OK)->value);
 	if (c->verbose)
 		warnx("%s%s: value %jd", SHM_DIR, cur_name, (intmax_t)v);
 	print_value(v);
@@ -100,7 +100,7 @@ do_add(struct cmd *c, bool sub)
 
 	if (c->argc == 2)
 		delta = parse_value(c->argv[1], "delta");
-	s = open_operand(c->argv[0], c->create);
+	s = open_operand(c, c->create ? SHC_MISSING_OK : 0);
 	v = shc_add(s, delta, sub, c->times, &done);
 	if (done < c->times) {
 		if (c->times == 1)
@@ -126,7 +126,7 @@ do_set(struct cmd *c)
 	int64_t v;
 
 	v = parse_value(c->argv[1], "value");
-	s = open_operand(c->argv[0], false);
+	s = open_operand(c, 0);
 	int64_t old = atomic_exchange(&s->value, v);
 	shc_wake(s);
 	if (c->verbose)
@@ -142,7 +142,7 @@ do_cas(struct cmd *c)
 
 	expect = parse_value(c->argv[1], "expected");
 	new = parse_value(c->argv[2], "new");
-	s = open_operand(c->argv[0], false);
+	s = open_operand(c, 0);
 	int64_t want = expect;
 	if (atomic_compare_exchange_strong(&s->value, &expect, new)) {
 		shc_wake(s);
@@ -162,7 +162,7 @@ static int
 do_wait(struct cmd *c)
 {
 	static const char *const conds[] = { "--ge", "--le", "--eq", "--ne" };
-	struct shmc *s = open_operand(c->argv[0], false);
+	struct shmc *s = open_operand(c, 0);
 
 	if (c->verbose)
 		warnx("%s: value %jd, waiting for %s %jd", cur_name,
@@ -255,7 +255,7 @@ parse(struct cmd *c, int argc, char **argv)
 			c->mode = num_mode(cl.arg);
 			c->mode_set = true;
 			break;
-		case OPT_SHARED: shc_shared = true; break;
+		case OPT_SHARED: c->shared = true; break;
 		case OPT_JSON: c->json = true; break;
 		case 'x': c->excl = true; break;
 		case 'c': c->create = true; break;

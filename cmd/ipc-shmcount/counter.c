@@ -21,8 +21,6 @@
 
 /* "/NAME" of the counter mapped, for the SIGBUS handler's message. */
 static const char *bus_name;
-/* get only reads: a counter we may read but not write is fine for it. */
-bool shc_read_only_ok;
 static int map_prot = PROT_READ | PROT_WRITE;
 /* The descriptor of the counter mapped, kept for shc_recheck's fstat. */
 static int map_fd = -1;
@@ -105,12 +103,12 @@ shmc_refuse(const char *slash, const struct stat *st, const char *why)
  * exits 1 for anything but our counter. Nothing is written to a refused
  * object. */
 static struct shmc *
-shmc_map_fd(int fd, const char *slash, const struct stat *st)
+shmc_map_fd(int fd, const char *slash, const struct stat *st, bool shared)
 {
 	const char *why;
 	void *p;
 
-	if (!shc_shared)
+	if (!shared)
 		obj_check_owner(slash, st);
 	/* The size is right, so touching the page is safe unless another
 	 * program truncates it now: that is what the SIGBUS handler is for. */
@@ -127,10 +125,11 @@ shmc_map_fd(int fd, const char *slash, const struct stat *st)
  * checked before any real open: a symbolic link planted in /dev/shm is
  * refused, and a FIFO or device there is never opened (opening a FIFO
  * would release a writer blocked on it). Returns NULL if it does not
- * exist and MISSING_OK. */
+ * exist and SHC_MISSING_OK. */
 struct shmc *
-shc_open(const char *path, const char *slash, bool missing_ok)
+shc_open(const char *path, const char *slash, int flags)
 {
+	bool missing_ok = flags & SHC_MISSING_OK;
 	struct shmc *c;
 	struct stat st;
 	const char *why;
@@ -151,14 +150,14 @@ shc_open(const char *path, const char *slash, bool missing_ok)
 	if ((why = shmc_invalid(&st, NULL)) != NULL)
 		shmc_refuse(slash, &st, why);
 	fd = obj_reopen(pfd, O_RDWR);
-	if (fd == -1 && errno == EACCES && shc_read_only_ok) {
+	if (fd == -1 && errno == EACCES && (flags & SHC_READ_ONLY_OK)) {
 		map_prot = PROT_READ;
 		fd = obj_reopen(pfd, O_RDONLY);
 	}
 	if (fd == -1)
 		err(EXIT_FAIL, "%s", slash);
 	close(pfd);
-	c = shmc_map_fd(fd, slash, &st);
+	c = shmc_map_fd(fd, slash, &st, flags & SHC_SHARED);
 	map_fd = fd;
 	return c;
 }

@@ -57,26 +57,24 @@ struct cmd {
 	mode_t mode;
 	long long times;
 	int64_t initial, timeout_ns;
+	bool shared;     /* --shared: accept a counter of another user */
 	enum cond cond;  /* wait --ge, --le, --eq, --ne */
 	int64_t want;    /* ... VALUE */
 };
 
-/* --shared: accept a counter of another user. A global until counter.c
- * takes it from struct cmd. */
-extern bool shc_shared;
 
 /* ---- counter.c: the shared-memory object ---- */
-
-/* get only reads: a counter we may read but not write is fine for it. */
-extern bool shc_read_only_ok;
 
 /* Checks NAME; "/NAME" into SLASH, "/dev/shm/NAME" into PATH. Exits 2 on
  * a bad name. */
 void shc_path(const char *name, char path[sizeof SHM_DIR + 258],
     char slash[258]);
 /* Opens and maps an existing counter; exits 1 for anything but our
- * counter. Returns NULL if it does not exist and MISSING_OK. */
-struct shmc *shc_open(const char *path, const char *slash, bool missing_ok);
+ * counter (of another user too, unless SHC_SHARED). Returns NULL if it
+ * does not exist and SHC_MISSING_OK. SHC_READ_ONLY_OK: a counter we may
+ * read but not write is fine (get). */
+enum { SHC_MISSING_OK = 1, SHC_SHARED = 2, SHC_READ_ONLY_OK = 4 };
+struct shmc *shc_open(const char *path, const char *slash, int flags);
 /* Creates the counter whole, then links it to its name. Returns true if
  * created, false if the name exists (EEXIST). Exits 1 on failure. */
 bool shc_create(const char *path, const char *slash, int64_t initial,

@@ -25,9 +25,6 @@
 #include "ipc-shmcount/shmcount.h"
 #include "fuzz.h"
 
-/* ipc-shmcount.c's, which the target does not link. */
-bool shc_shared;
-
 static const mode_t types[8] = {
 	S_IFREG, S_IFREG, S_IFREG, S_IFDIR, S_IFIFO, S_IFLNK, S_IFCHR, S_IFSOCK,
 };
