@@ -33,8 +33,19 @@ teardown() { kill_servers; }
 @test "every tool rejects an unknown option with status 2" {
 	shopt -s nullglob
 	for t in "$IPC_BIN"/ipc-*; do
+		# Run by its path, it still names itself by its bare name.
 		run -2 --separate-stderr "$t" --no-such-option
-		[[ "$stderr" == *"usage:"* ]]
+		[ "${stderr%%$'\n'*}" = "${t##*/}: unknown option '--no-such-option'" ]
+		[[ "$stderr" == *"usage: ${t##*/}"* ]]
+	done
+}
+
+@test "every tool's --help, each verb's too, fits in 80 columns" {
+	for t in "$IPC_BIN"/ipc-*; do
+		for v in "" $("$t" --help | sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p'); do
+			run -0 "$t" $v --help
+			[ -z "$(printf '%s\n' "$output" | awk 'length > 80')" ] || { echo "$t $v"; return 1; }
+		done
 	done
 }
 
