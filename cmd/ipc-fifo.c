@@ -260,7 +260,8 @@ parse(struct fifo *ff, int argc, char **argv, char ***ops)
 int
 main(int argc, char **argv)
 {
-	struct fifo run = { .mode = 0600, .timeout = -1, .count = -1 };
+	/* Static: the -c cleanup runs at exit, after main has returned. */
+	static struct fifo run = { .mode = 0600, .timeout = -1, .count = -1 };
 	struct fifo *ff = &run;
 	const char *verb;
 	char **ops;

@@ -218,7 +218,8 @@ parse(struct spawnpipe *ctx, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct spawnpipe run = { .kind = FRAME_LINE, .timeout = -1,
+	/* Static: the cleanup at exit may run after main has returned. */
+	static struct spawnpipe run = { .kind = FRAME_LINE, .timeout = -1,
 	    .conn_num = -1, .share_div = 1 };
 	struct spawnpipe *ctx = &run;
 

@@ -52,7 +52,8 @@ interposer() {
 @test "make: mode 0600 by default, where mkfifo(1) gives 0644" {
 	umask 022
 	run -0 ipc-fifo make "$f" "$f.2"
-	[ -p "$f" ] && [ -p "$f.2" ]
+	[ -p "$f" ]
+	[ -p "$f.2" ]
 	[ "$(stat -c %a "$f")" = 600 ]
 	[ "$(stat -c %a "$f.2")" = 600 ]
 	mkfifo "$f.3"
@@ -103,7 +104,10 @@ interposer() {
 	[[ "$stderr" == *"$f.reg: is a regular file, not a FIFO"* ]]
 	[[ "$stderr" == *"$f.dir: is a directory"* ]]
 	[[ "$stderr" == *"$f.lnk: is a symbolic link"* ]]
-	[ "$(cat "$f.reg")" = keep ] && [ -d "$f.dir" ] && [ -L "$f.lnk" ] && [ -p "$f.target" ]
+	[ "$(cat "$f.reg")" = keep ]
+	[ -d "$f.dir" ]
+	[ -L "$f.lnk" ]
+	[ -p "$f.target" ]
 	rm -rf "$f.reg" "$f.dir" "$f.lnk" "$f.target"
 }
 
@@ -115,7 +119,8 @@ interposer() {
 	# the interposer renames $f.new over $f just before rm looks again
 	IPC_TEST_SWAP=$f.new LD_PRELOAD=$shim run -1 --separate-stderr ipc-fifo rm "$f"
 	[[ "$stderr" == *"$f: replaced while being removed, left alone"* ]]
-	[ -p "$f" ] && [ "$(stat -c %i "$f")" = "$ino" ]
+	[ -p "$f" ]
+	[ "$(stat -c %i "$f")" = "$ino" ]
 }
 
 # ---- every verb refuses what is not a FIFO of ours ----
@@ -468,7 +473,9 @@ interposer() {
 	poll_until 30 test -p "$f"
 	ipc-fifo write -m msg "$f"
 	wait_exit "$bg_pid" 30
-	[ "$status" -eq 0 ] && [ "$(cat out)" = msg ] && [ ! -e "$f" ]
+	[ "$status" -eq 0 ]
+	[ "$(cat out)" = msg ]
+	[ ! -e "$f" ]
 	run -124 ipc-fifo write -c -t 200ms -m x "$f"
 	[ ! -e "$f" ]
 	head -c 1000000 /dev/zero >src
@@ -494,7 +501,8 @@ interposer() {
 	kill -TERM "$bg_pid"
 	wait_exit "$bg_pid" 30
 	[ "$status" -eq 143 ]
-	[ -p "$f" ] && [ "$(stat -c %i "$f")" = "$ino" ]
+	[ -p "$f" ]
+	[ "$(stat -c %i "$f")" = "$ino" ]
 	[ -p "$f.old" ]
 	rm -f "$f.old"
 }
@@ -544,5 +552,6 @@ interposer() {
 @test "0 is an amount: read -n 0 takes nothing and waits for no writer" {
 	mkfifo "$f"
 	run -0 --separate-stderr timeout 60 ipc-fifo read -n 0 "$f"
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }

@@ -583,17 +583,21 @@ struct.pack_into("=q", m, 16, -77)' "$C"
 
 @test "-v says what each verb did, on stderr, and changes nothing on stdout" {
 	run -0 --separate-stderr ipc-shmcount -v create --initial 3 "$C"
-	[ "$stderr" = "ipc-shmcount: /$C: created, value 3" ] && [ -z "$output" ]
+	[ "$stderr" = "ipc-shmcount: /$C: created, value 3" ]
+	[ -z "$output" ]
 	run -0 --separate-stderr ipc-shmcount incr -v -n 2 "$C" 5
-	[ "$stderr" = "ipc-shmcount: /$C: plus 5, 2 time(s): now 13" ] && [ "$output" = 13 ]
+	[ "$stderr" = "ipc-shmcount: /$C: plus 5, 2 time(s): now 13" ]
+	[ "$output" = 13 ]
 	run -0 --separate-stderr ipc-shmcount set -v "$C" 1
 	[ "$stderr" = "ipc-shmcount: /$C: 1, was 13" ]
 	run -1 --separate-stderr ipc-shmcount cas -v "$C" 2 3
-	[ "$stderr" = "ipc-shmcount: /$C: not swapped: the value is 1, not 2" ] && [ "$output" = 1 ]
+	[ "$stderr" = "ipc-shmcount: /$C: not swapped: the value is 1, not 2" ]
+	[ "$output" = 1 ]
 	run -0 --separate-stderr ipc-shmcount cas -v "$C" 1 3
 	[ "$stderr" = "ipc-shmcount: /$C: swapped 1 for 3" ]
 	run -0 --separate-stderr ipc-shmcount get -v "$C"
-	[ "$stderr" = "ipc-shmcount: /dev/shm/$C: value 3" ] && [ "$output" = 3 ]
+	[ "$stderr" = "ipc-shmcount: /dev/shm/$C: value 3" ]
+	[ "$output" = 3 ]
 	run -0 --separate-stderr ipc-shmcount ls -v
 	[[ "$stderr" == "ipc-shmcount: "*" counter(s) in /dev/shm" ]]
 	run -0 --separate-stderr ipc-shmcount rm -v "$C"

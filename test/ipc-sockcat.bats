@@ -132,7 +132,8 @@ open("got", "wb").write(readall()); t.join(); c.close()'
 	touch plain
 	run -1 --separate-stderr ipc-sockcat "$BATS_TEST_TMPDIR/plain" </dev/null
 	[[ "$stderr" == *"$BATS_TEST_TMPDIR/plain: Connection refused" ]]
-	[ -f plain ] && [ ! -s plain ]
+	[ -f plain ]
+	[ ! -s plain ]
 }
 
 @test "a peer that resets mid-stream: exit 1 with the byte counts" {
@@ -276,7 +277,8 @@ serve_full_backlog() {
 	run -0 --separate-stderr timeout -s KILL 60 unshare -m -n sh jail.sh sh two.sh
 	[ "$output" = "second hi" ]
 	# 2 s for the first address, not the whole -t
-	[ "$SECONDS" -ge 2 ] && [ "$SECONDS" -le 20 ]
+	[ "$SECONDS" -ge 2 ]
+	[ "$SECONDS" -le 20 ]
 	[[ "$stderr" == *"Connection timed out"* ]]
 }
 

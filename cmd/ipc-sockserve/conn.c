@@ -75,6 +75,11 @@ conn_free(struct server *srv, struct conn *c)
 		c->next->prev = c->prev;
 	close(c->it.fd);
 	source_put(srv, &c->source);
+	/* Its buffers go back to --max-held now, not at the burial: a client
+	 * read later in this batch may need what this one held (else both of
+	 * two clients that the budget holds one at a time are dropped). */
+	frame_reader_free(&c->fr);
+	buf_release(&srv->held, &c->out, &c->out_cap);
 	/* Later events of this epoll batch may still point at C. */
 	c->dead = true;
 	c->next = srv->graveyard;
