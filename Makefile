@@ -114,7 +114,8 @@ check-asan:
 	@$(MAKE) -s deps-auto
 	@$(MAKE) all
 	@$(MAKE) BUILD=build-asan HARDEN_CFLAGS= HARDEN_LDFLAGS= CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
-		LDFLAGS='-fsanitize=address,undefined' $(addprefix build-asan/bin/,$(TOOLS))
+		LDFLAGS='-fsanitize=address,undefined' $(addprefix build-asan/bin/,$(TOOLS)) \
+		build-asan/completions/ipc-utils.bash
 	ASAN_OPTIONS=exitcode=86:detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=exitcode=87:halt_on_error=1:print_stacktrace=1 \
 	IPC_BIN=$(CURDIR)/build-asan/bin IPC_ASAN=1 $(PROVE) $(TESTS)
